@@ -1,0 +1,162 @@
+"""LLM-backed activities: ``plan``, ``review`` and the ``llm`` action.
+
+The injected provider hands out one ``AsyncOpenAI`` client with ``max_retries=0``:
+Temporal owns retries, so every attempt is visible in history. Structured answers use the standard
+``response_format`` json_schema, which OpenAI, vLLM, Ollama and llama.cpp all accept.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import openai
+from pydantic import JsonValue, ValidationError
+from temporalio import activity
+
+from activities.errors import action_error, from_openai
+from activities.prompts import plan_messages, plan_schema, review_messages, review_schema
+from contracts import (
+    ActionContext,
+    ActionResult,
+    Plan,
+    PlanDraft,
+    PlanRequest,
+    Review,
+    ReviewOutcome,
+    ReviewRequest,
+    Usage,
+)
+from contracts.actions import LlmParams
+from runtime.llm_provider import LlmProvider
+
+# A 3-step plan is ~450 tokens; a cap well below what the LLM timeout allows turns a
+# runaway generation (measured: one hit the 5-minute timeout) into a quick repair.
+PLAN_MAX_TOKENS = 1500
+REVIEW_MAX_TOKENS = 800
+TEMPERATURE = 0.2
+
+
+def _errors_of(error: ValidationError) -> list[str]:
+    return [
+        f"{'.'.join(str(p) for p in item['loc']) or 'plan'}: {item['msg']}"
+        for item in error.errors()
+    ]
+
+
+class LlmActivities:
+    """Holds the LLM provider; bound methods are the registered activities."""
+
+    def __init__(self, provider: LlmProvider) -> None:
+        self._provider = provider
+
+    async def _chat(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        max_tokens: int,
+        response_format: dict[str, Any] | None = None,
+    ) -> tuple[str, Usage, str | None]:
+        """One completion: (content, usage, finish_reason); provider errors translated."""
+        extra: dict[str, Any] = {"response_format": response_format} if response_format else {}
+        if self._provider.seed is not None:
+            # Same seed, same answer: a retry must sample differently to be worth making.
+            extra["seed"] = self._provider.seed + activity.info().attempt - 1
+        client, model = await self._provider.client()
+        try:
+            completion = await client.chat.completions.create(
+                model=model,
+                messages=messages,  # type: ignore[arg-type]
+                max_tokens=max_tokens,
+                temperature=TEMPERATURE,
+                **extra,
+            )
+        except openai.APIError as exc:
+            raise from_openai(exc) from exc
+        usage = Usage(calls=1)
+        if completion.usage:
+            usage.prompt_tokens = completion.usage.prompt_tokens
+            usage.completion_tokens = completion.usage.completion_tokens
+        if not completion.choices:
+            raise action_error(
+                "the LLM provider returned no choices", error_type="LlmBadResponse", retryable=True
+            )
+        choice = completion.choices[0]
+        return choice.message.content or "", usage, choice.finish_reason
+
+    @activity.defn(name="plan")
+    async def plan(self, request: PlanRequest) -> PlanDraft:
+        """Ask for a plan under the catalog's schema; parse errors go back as ``errors``."""
+        content, usage, finish = await self._chat(
+            plan_messages(request),
+            max_tokens=PLAN_MAX_TOKENS,
+            response_format=_json_schema("plan", plan_schema()),
+        )
+        if finish == "length":
+            return PlanDraft(
+                plan=None,
+                raw=content[:4000],
+                errors=[f"the plan was cut off at {PLAN_MAX_TOKENS} tokens; use fewer steps"],
+                usage=usage,
+            )
+        try:
+            plan = _without_repeats(Plan.model_validate_json(content))
+            return PlanDraft(plan=plan, raw=content, usage=usage)
+        except ValidationError as exc:
+            return PlanDraft(plan=None, raw=content, errors=_errors_of(exc), usage=usage)
+
+    @activity.defn(name="review")
+    async def review(self, request: ReviewRequest) -> ReviewOutcome:
+        """Judge the results; an unreadable verdict is retried (sampling differs)."""
+        content, usage, _ = await self._chat(
+            review_messages(request),
+            max_tokens=REVIEW_MAX_TOKENS,
+            response_format=_json_schema("review", review_schema()),
+        )
+        try:
+            return ReviewOutcome(review=Review.model_validate_json(content), usage=usage)
+        except ValidationError as exc:
+            raise action_error(
+                f"the reviewer's answer is not a valid verdict: {'; '.join(_errors_of(exc))}",
+                error_type="LlmBadAnswer",
+                retryable=True,
+            ) from exc
+
+    @activity.defn(name="llm")
+    async def llm(self, context: ActionContext, params: LlmParams) -> ActionResult:
+        """The ``llm`` action: free text, or JSON when ``response`` is "json"."""
+        messages = [{"role": "system", "content": params.system}] if params.system else []
+        messages.append({"role": "user", "content": params.prompt})
+        wants_json = params.response == "json"
+        content, usage, _ = await self._chat(
+            messages,
+            max_tokens=params.max_tokens,
+            response_format={"type": "json_object"} if wants_json else None,
+        )
+        output: JsonValue = content
+        if wants_json:
+            try:
+                output = json.loads(content)
+            except json.JSONDecodeError as exc:
+                raise action_error(
+                    f"the model's answer is not valid JSON: {exc}",
+                    error_type="LlmBadAnswer",
+                    retryable=True,
+                ) from exc
+        return ActionResult(output=output, usage=usage, attempt=activity.info().attempt)
+
+
+def _without_repeats(plan: Plan) -> Plan:
+    """Drop exact copies of a step: a small model sometimes loops, re-emitting one step."""
+    seen: set[str] = set()
+    steps = []
+    for step in plan.steps:
+        key = step.model_dump_json()
+        if key not in seen:
+            seen.add(key)
+            steps.append(step)
+    return Plan(steps=steps)
+
+
+def _json_schema(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "json_schema", "json_schema": {"name": name, "schema": schema}}

@@ -1,0 +1,174 @@
+"""Prompts and response schemas for the planner and the reviewer.
+
+The plan schema is generated from the catalog: one step variant per action, each with
+``action`` fixed and ``params`` set to that action's own model, so a schema-constrained
+model can only produce params that fit the action it chose.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, Field, create_model
+
+from contracts import CATALOG, PlanRequest, Review, ReviewRequest, StepDigest
+from contracts.plan import STEP_ID_PATTERN
+
+# Bounds a schema-constrained model must respect, so a degenerate generation that repeats
+# a step or a phrase (measured with the 1.5B model) ends instead of running to max_tokens.
+MAX_PLANNED_STEPS = 10
+TEXT_LIMIT = 160
+
+PLANNER_RULES = """\
+You are the planner of a workflow engine. Turn the user's goal into a plan: a JSON object
+{"steps": [...]}. Each step has: id (unique, snake_case), title, action, params,
+depends_on (ids of steps that must finish first), when (null, or a JMESPath condition
+over {"steps": ...}), expected_output.
+
+To use an earlier step's output, write a reference in a string param:
+"${steps.<id>.output}" is the whole output; "${steps.<id>.output.body.items[0].name}"
+is a JMESPath into it. A param that is exactly one reference receives the value itself
+(list, object, number); a reference inside longer text is inserted as text.
+
+Rules:
+- Use only the actions listed below, with only their params.
+- File paths are relative to the workspace; copy them exactly as the goal writes them.
+- Compute totals with transform: group_by + aggregate, expression null. Never compute
+  numbers with llm.
+- If the goal asks to write or save something, the last step is a file_write.
+- Use as few steps as the goal needs (at most 10).
+
+Actions:
+"""
+
+REVIEWER_RULES = """\
+You check the results of a finished workflow run against its goal.
+Each step shows its action, status and output. Status "succeeded" means the action
+completed without error; a succeeded file_write has written the file named in its output.
+Reply with JSON:
+- "answer": the outcome for the user in one or two sentences, quoting the key values
+  from the outputs (numbers, file paths).
+- "verdict": "done" if the outputs achieve the goal; "replan" if something the goal asks
+  for is missing or wrong; "fail" only if no plan could achieve the goal.
+- "feedback": for "replan", exactly what the next plan must do differently; else "".
+"""
+
+
+def _param_line(name: str, schema: dict[str, Any], required: bool) -> str:
+    kind = (
+        schema.get("type")
+        or "/".join(str(option.get("type", "any")) for option in schema.get("anyOf", []))
+        or "any"
+    )
+    if "enum" in schema:
+        kind = "|".join(json.dumps(value) for value in schema["enum"])
+    elif "const" in schema:
+        kind = json.dumps(schema["const"])
+    parts = [f"  - {name} ({kind}{', required' if required else ''})"]
+    if "default" in schema and schema["default"] not in (None, {}, []):
+        parts.append(f"default {json.dumps(schema['default'])}")
+    if schema.get("description"):
+        parts.append(schema["description"])
+    return "; ".join(parts)
+
+
+@cache
+def catalog_text() -> str:
+    """The action catalog as the planner reads it: description, params, example."""
+    blocks = []
+    for spec in CATALOG.values():
+        schema = spec.params_model.model_json_schema()
+        required = set(schema.get("required", []))
+        lines = [f"{spec.name}: {spec.description.strip()}"]
+        lines += [
+            _param_line(name, prop, name in required)
+            for name, prop in schema.get("properties", {}).items()
+        ]
+        lines.append(f"  example params: {spec.example}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+@cache
+def plan_schema() -> dict[str, Any]:
+    """JSON schema of a plan whose steps are a union of per-action variants."""
+    variants = []
+    for spec in CATALOG.values():
+        variant: type[BaseModel] = create_model(
+            f"{spec.name.title().replace('_', '')}Step",
+            id=(str, Field(pattern=STEP_ID_PATTERN)),
+            title=(str, Field(max_length=TEXT_LIMIT)),
+            action=(Literal[spec.name], ...),  # type: ignore[arg-type]
+            params=(spec.params_model, ...),
+            depends_on=(list[str], ...),
+            when=(str | None, ...),
+            expected_output=(str, Field(max_length=TEXT_LIMIT)),
+        )
+        variants.append(variant)
+    step_union: Any = Union[tuple(variants)]  # noqa: UP007 (a runtime-built union)
+    plan_model = create_model(
+        "PlanAnswer", steps=(list[step_union], Field(min_length=1, max_length=MAX_PLANNED_STEPS))
+    )
+    return plan_model.model_json_schema()
+
+
+def review_schema() -> dict[str, Any]:
+    """JSON schema of the reviewer's answer."""
+    return Review.model_json_schema()
+
+
+def _steps_block(steps: list[StepDigest]) -> str:
+    lines = []
+    for step in steps:
+        line = f"- {step.id} [{step.action}, {step.status}] {step.title}"
+        if step.status == "failed" and step.params_preview:
+            line += f"\n  params: {step.params_preview}"
+        if step.output_preview:
+            line += f"\n  output: {step.output_preview}"
+        if step.error:
+            line += f"\n  problem: {step.error}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def plan_messages(request: PlanRequest) -> list[dict[str, str]]:
+    """Chat messages for a plan, a re-plan, or a repair of a rejected plan."""
+    user = [f"Goal: {request.goal}"]
+    if request.finished_steps:
+        user.append(
+            "Steps already finished (their outputs can be referenced; do not repeat them):\n"
+            + _steps_block(request.finished_steps)
+        )
+    if request.failed_steps:
+        user.append(
+            "Steps that failed (change their params or approach; do not repeat them as is):\n"
+            + _steps_block(request.failed_steps)
+        )
+    if request.feedback:
+        user.append(f"The reviewer asks for a new plan: {request.feedback}")
+    if request.errors:
+        if request.rejected_plan:
+            user.append(f"Your previous answer was:\n{request.rejected_plan[:4000]}")
+        user.append(
+            "It was rejected. Fix every problem and answer with the full corrected plan:\n"
+            + "\n".join(f"- {error}" for error in request.errors)
+        )
+    return [
+        {"role": "system", "content": PLANNER_RULES + catalog_text()},
+        {"role": "user", "content": "\n\n".join(user)},
+    ]
+
+
+def review_messages(request: ReviewRequest) -> list[dict[str, str]]:
+    """Chat messages asking for a verdict on the run's results."""
+    succeeded = sum(1 for step in request.steps if step.status == "succeeded")
+    user = (
+        f"Goal: {request.goal}\n\nStep results:\n{_steps_block(request.steps)}\n\n"
+        f"{succeeded} of {len(request.steps)} steps succeeded."
+    )
+    return [
+        {"role": "system", "content": REVIEWER_RULES},
+        {"role": "user", "content": user},
+    ]

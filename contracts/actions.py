@@ -1,0 +1,234 @@
+"""The action catalog: every step kind a plan may use, its params model, risk and limits.
+
+One table serves three readers: the planner prompt (names, descriptions, params schemas),
+workflow code (validation, timeouts, retry policies at the call site) and the worker
+(which registers one activity under each name). Names are part of history: never rename.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from temporalio.common import RetryPolicy
+
+MAX_WAIT_SECONDS = 30 * 24 * 3600
+
+
+class Risk(StrEnum):
+    """How much harm a step can do; the approvals/guardrails policy keys on this."""
+
+    READ = "read"
+    WRITE = "write"
+    EXTERNAL = "external"
+
+
+class ActionParams(BaseModel):
+    """Base for params models: unknown keys are errors, so typos reach the planner."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class HttpRequestParams(ActionParams):
+    """Call an HTTP(S) endpoint; JSON responses come back parsed."""
+
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = "GET"
+    url: str = Field(description="Absolute http:// or https:// URL")
+    headers: dict[str, str] = Field(default_factory=dict)
+    query: dict[str, str] = Field(default_factory=dict)
+    json_body: JsonValue = Field(default=None, description="JSON body, or null")
+    text_body: str | None = Field(default=None, description="Raw text body, or null")
+    timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    max_response_bytes: int = Field(default=1_000_000, gt=0, le=50_000_000)
+
+
+class FileReadParams(ActionParams):
+    """Read a workspace file; .json and .csv files are parsed unless format says text."""
+
+    path: str = Field(description="Path relative to the workspace, e.g. data/sales.csv")
+    format: Literal["auto", "text", "json", "csv"] = "auto"
+
+
+class FileWriteParams(ActionParams):
+    """Write a workspace file (parent folders are created); non-text content as JSON."""
+
+    path: str = Field(description="Path relative to the workspace, e.g. out/report.json")
+    content: JsonValue = Field(description="Text, JSON, or a ${...} reference")
+    format: Literal["auto", "text", "json", "csv"] = "auto"
+
+
+class FileListParams(ActionParams):
+    """List files under a workspace folder matching a glob pattern."""
+
+    path: str = "."
+    pattern: str = "*"
+    recursive: bool = False
+
+
+Aggregate = Literal["sum", "count", "min", "max", "avg"]
+# JMESPath functions that total or pick across records; length() may legitimately filter.
+AGGREGATING_CALL = re.compile(r"\b(sum|avg|min|max|min_by|max_by)\s*\(")
+
+
+class TransformParams(ActionParams):
+    """Reshape data: parse text, apply a JMESPath expression, then group and aggregate."""
+
+    input: JsonValue = Field(description="The data, usually a ${steps.<id>.output} reference")
+    parse: Literal["none", "json", "csv"] = Field(
+        default="none", description="Parse text input as JSON or CSV first (parsed data is kept)"
+    )
+    expression: str | None = Field(
+        default=None,
+        description="JMESPath applied to the (parsed) input; null unless filtering/picking",
+    )
+    group_by: str | None = Field(
+        default=None, description="Field of each record to group by, or null"
+    )
+    aggregate: dict[str, Aggregate] = Field(
+        default_factory=dict,
+        description=(
+            'field -> sum|count|min|max|avg, e.g. {"revenue": "sum"}: one row per group, '
+            "or one row of grand totals without group_by"
+        ),
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _totals_come_from_aggregate(cls, data: Any) -> Any:
+        """The planner's most common transform mistake (measured), refused at plan time;
+        "before" so it runs even while ``input`` is still an unresolved reference."""
+        if isinstance(data, dict):
+            expression, group_by = data.get("expression"), data.get("group_by")
+            if group_by and isinstance(expression, str) and AGGREGATING_CALL.search(expression):
+                raise ValueError(
+                    f"expression {expression!r} computes totals, but the expression runs "
+                    "before group_by on the raw records; set expression to null and name the "
+                    'totals in aggregate, e.g. {"<number field>": "sum"}'
+                )
+        return data
+
+
+class LlmParams(ActionParams):
+    """Ask the language model; the prompt may embed ${...} references to earlier outputs."""
+
+    prompt: str
+    system: str | None = None
+    response: Literal["text", "json"] = "text"
+    max_tokens: int = Field(default=512, gt=0, le=8192)
+
+
+class WaitParams(ActionParams):
+    """Pause the run durably (a workflow timer: survives restarts, costs no worker)."""
+
+    seconds: float = Field(gt=0, le=MAX_WAIT_SECONDS)
+
+
+FILE_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200))
+NETWORK_RETRY = RetryPolicy(
+    maximum_attempts=5,
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=30),
+)
+LLM_RETRY = RetryPolicy(
+    maximum_attempts=5,
+    initial_interval=timedelta(seconds=2),
+    maximum_interval=timedelta(seconds=60),
+)
+# A 1.5B model on two busy cores needs up to ~80 s per plan; hosted models far less.
+LLM_TIMEOUT = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One catalog entry: what the planner sees and how workflow code calls it."""
+
+    name: str
+    description: str
+    params_model: type[ActionParams]
+    risk: Risk
+    start_to_close: timedelta
+    retry_policy: RetryPolicy
+    example: str
+    runs_as_timer: bool = False  # executed by workflow code, not by an activity
+
+
+CATALOG: dict[str, ActionSpec] = {
+    spec.name: spec
+    for spec in (
+        ActionSpec(
+            "file_read",
+            FileReadParams.__doc__ or "",
+            FileReadParams,
+            Risk.READ,
+            timedelta(seconds=30),
+            FILE_RETRY,
+            '{"path": "data/sales.csv"} -> a CSV becomes a list of records with numbers parsed',
+        ),
+        ActionSpec(
+            "file_write",
+            FileWriteParams.__doc__ or "",
+            FileWriteParams,
+            Risk.WRITE,
+            timedelta(seconds=30),
+            FILE_RETRY,
+            '{"path": "out/result.json", "content": "${steps.summarize.output}"}',
+        ),
+        ActionSpec(
+            "file_list",
+            FileListParams.__doc__ or "",
+            FileListParams,
+            Risk.READ,
+            timedelta(seconds=30),
+            FILE_RETRY,
+            '{"path": "data", "pattern": "*.csv"} -> ["data/a.csv", "data/b.csv"]',
+        ),
+        ActionSpec(
+            "transform",
+            TransformParams.__doc__ or "",
+            TransformParams,
+            Risk.READ,
+            timedelta(seconds=60),
+            FILE_RETRY,
+            # Placeholders, not sample field names: the 1.5B model copied concrete names
+            # (and a sample filter) from this example into real plans, 3 times measured.
+            '{"input": "${steps.<read step id>.output}", "group_by": "<field to group by>", '
+            '"aggregate": {"<number field>": "sum"}} -> one total per group: '
+            '[{"<field to group by>": ..., "<number field>": <total>}, ...]; '
+            "use the field names of the data; leave expression null unless the goal asks "
+            "to filter or pick fields",
+        ),
+        ActionSpec(
+            "http_request",
+            HttpRequestParams.__doc__ or "",
+            HttpRequestParams,
+            Risk.EXTERNAL,
+            timedelta(seconds=330),
+            NETWORK_RETRY,
+            '{"url": "https://api.example.com/items", "query": {"limit": "10"}} -> '
+            '{"status": 200, "headers": {...}, "body": <JSON or text>}',
+        ),
+        ActionSpec(
+            "llm",
+            LlmParams.__doc__ or "",
+            LlmParams,
+            Risk.READ,
+            LLM_TIMEOUT,
+            LLM_RETRY,
+            '{"prompt": "Summarise these totals in one sentence: ${steps.totals.output}"}',
+        ),
+        ActionSpec(
+            "wait",
+            WaitParams.__doc__ or "",
+            WaitParams,
+            Risk.READ,
+            timedelta(0),
+            RetryPolicy(maximum_attempts=1),
+            '{"seconds": 60}',
+            runs_as_timer=True,
+        ),
+    )
+}

@@ -1,0 +1,88 @@
+"""Inputs and outputs of the LLM-backed activities (plan, review) and of every action."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, JsonValue
+
+from contracts.plan import Plan
+from contracts.run import Usage
+
+
+class ActionContext(BaseModel):
+    """Who is calling an action: set by workflow code, never by the planner."""
+
+    run_id: str
+    step_id: str
+    workspace: str
+
+
+class ActionResult(BaseModel):
+    """An action's output, plus what the workflow cannot see itself (attempt, usage)."""
+
+    output: JsonValue
+    attempt: int = 1
+    usage: Usage | None = None
+
+
+class StepDigest(BaseModel):
+    """A compact view of a step for LLM prompts: previews, never whole payloads."""
+
+    id: str
+    title: str
+    action: str
+    status: str
+    params_preview: str = ""
+    output_preview: str = ""
+    error: str | None = None
+
+
+class PlanRequest(BaseModel):
+    """Ask for a plan; on repair, ``errors`` holds exactly what was wrong last time."""
+
+    goal: str
+    finished_steps: list[StepDigest] = Field(default_factory=list)
+    failed_steps: list[StepDigest] = Field(
+        default_factory=list, description="Steps that failed, with their params and error"
+    )
+    feedback: str | None = None
+    previous_answer: str | None = None
+    errors: list[str] = Field(default_factory=list)
+    rejected_plan: str | None = Field(default=None, description="The answer that had errors")
+
+
+class PlanDraft(BaseModel):
+    """The planner's answer: a parsed plan, or the parse errors to send back."""
+
+    plan: Plan | None
+    raw: str
+    errors: list[str] = Field(default_factory=list)
+    usage: Usage
+
+
+class ReviewRequest(BaseModel):
+    """The goal and compact step results, for the reviewer to judge."""
+
+    goal: str
+    steps: list[StepDigest]
+    replans_left: int
+
+
+class Review(BaseModel):
+    """The reviewer's verdict; ``answer`` is shown to the user when done.
+
+    Field order matters: a model that states the outcome before judging it judges far
+    better (offline model, all steps succeeded: 0/6 "done" -> 6/6).
+    """
+
+    answer: str = Field(description="The outcome for the user, with the key values")
+    verdict: Literal["done", "replan", "fail"]
+    feedback: str = Field(default="", description="For replan: what the next plan must fix")
+
+
+class ReviewOutcome(BaseModel):
+    """A review plus the tokens it cost."""
+
+    review: Review
+    usage: Usage

@@ -1,0 +1,46 @@
+"""Plans: a graph of typed steps, as the planner writes them and workflow code runs them.
+
+References: any string param may embed ``${<JMESPath>}`` whose root is ``steps``, e.g.
+``${steps.read_sales.output}`` or ``${steps.fetch.output.body.items[0].id}``. A string that
+is exactly one reference becomes the referenced value itself (list, object, number...);
+a reference inside longer text is spliced in as text (JSON for non-strings). A step
+depends on every step it references, in addition to ``depends_on``.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, JsonValue
+
+STEP_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
+
+
+class Step(BaseModel):
+    """One node of the plan: an action with params, run once its dependencies succeed."""
+
+    id: str = Field(pattern=STEP_ID_PATTERN, description="Unique snake_case id")
+    title: str = Field(description="Short human-readable title")
+    action: str = Field(description="Name of an action in the catalog")
+    params: dict[str, JsonValue] = Field(default_factory=dict)
+    depends_on: list[str] = Field(default_factory=list)
+    when: str | None = Field(
+        default=None,
+        description="Optional JMESPath over {steps: ...}; the step is skipped if false",
+    )
+    expected_output: str = Field(default="", description="What the step should produce")
+
+
+class Plan(BaseModel):
+    """An ordered list of steps; order is for reading, dependencies decide execution."""
+
+    steps: list[Step]
+
+
+class PlanVersion(BaseModel):
+    """A plan as adopted by the run: initial, or a re-plan with the reason for it."""
+
+    version: int
+    plan: Plan
+    reason: str
+    kept_step_ids: list[str] = Field(
+        default_factory=list, description="Finished steps carried over, never re-run"
+    )

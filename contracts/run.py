@@ -1,0 +1,111 @@
+"""The run's durable contract: what a client starts, queries and receives back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, Field, JsonValue
+
+from contracts.plan import Plan, PlanVersion
+
+TASK_QUEUE = "agent-workflows"
+WORKFLOW_NAME = "AgentWorkflow"
+
+
+class Usage(BaseModel):
+    """Token usage of LLM calls; ``calls`` counts requests, including failed parses."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def add(self, other: Usage | None) -> None:
+        """Accumulate another call's usage in place."""
+        if other is None:
+            return
+        self.calls += other.calls
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+
+
+class RunInput(BaseModel):
+    """Everything a run needs, pinned at start so replays decide the same way."""
+
+    goal: str = Field(min_length=1, max_length=20_000)
+    workspace: str = Field(description="Absolute folder that file actions are confined to")
+    plan: Plan | None = Field(default=None, description="A given plan skips LLM planning")
+    review: bool = Field(default=True, description="Ask the LLM to judge the results")
+    max_parallel: int = Field(default=4, ge=1, le=64)
+    max_replans: int = Field(default=2, ge=0, le=20)
+    max_plan_repairs: int = Field(default=3, ge=0, le=10)
+
+
+class StepStatus(StrEnum):
+    """Lifecycle of a step; succeeded, failed and skipped are final."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+FINAL_STATUSES = frozenset({StepStatus.SUCCEEDED, StepStatus.FAILED, StepStatus.SKIPPED})
+
+
+class StepState(BaseModel):
+    """A step's record: status, attempts, timing, output or the reason it has none."""
+
+    id: str
+    title: str
+    action: str
+    plan_version: int
+    status: StepStatus = StepStatus.PENDING
+    attempts: int = 0
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    output: JsonValue = None
+    error: str | None = None
+    skip_reason: str | None = None
+    usage: Usage | None = None
+
+
+class Phase(StrEnum):
+    """Where the plan -> execute -> review loop is."""
+
+    PLANNING = "planning"
+    EXECUTING = "executing"
+    REVIEWING = "reviewing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class RunStatus(BaseModel):
+    """Answer of the ``status`` query: a snapshot a person or a CLI can render."""
+
+    phase: Phase
+    plan_version: int
+    replans: int
+    steps: list[StepState]
+    usage: Usage
+    plan: Plan | None = None
+
+
+class RunResult(BaseModel):
+    """What a run returns (or carries as failure details): answer, steps, usage, plans."""
+
+    status: Literal["succeeded", "failed"]
+    answer: str
+    error: str | None = None
+    steps: list[StepState]
+    superseded_steps: list[StepState] = Field(
+        default_factory=list, description="Failed or skipped steps a re-plan replaced"
+    )
+    usage: Usage
+    plans: list[PlanVersion]

@@ -1,0 +1,53 @@
+"""Connecting to Temporal: ``temporalio.envconfig`` profiles, the pydantic converter,
+and whether any worker is polling a task queue."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.envconfig import ClientConfigProfile
+
+from runtime.devserver import DEFAULT_HOST, DEFAULT_PORT
+
+LIVE_POLLER_WINDOW = timedelta(seconds=90)
+
+
+def connect_config(profile: str | None = None) -> dict[str, Any]:
+    """Profile from the TOML file (TEMPORAL_CONFIG_FILE or the OS default) + TEMPORAL_*."""
+    return dict(ClientConfigProfile.load(profile=profile).to_client_connect_config())
+
+
+def explicit_address(config: dict[str, Any]) -> str | None:
+    """The configured address, or None when nothing was configured."""
+    address = config.get("target_host")
+    return str(address) if address else None
+
+
+def default_address() -> str:
+    """Where the auto-started dev server listens."""
+    return f"{DEFAULT_HOST}:{DEFAULT_PORT}"
+
+
+async def connect(config: dict[str, Any], address: str | None = None) -> Client:
+    """A client with the pydantic converter (every client must use the same one)."""
+    options = dict(config)
+    options["target_host"] = address or explicit_address(config) or default_address()
+    return await Client.connect(**options, data_converter=pydantic_data_converter)
+
+
+async def pollers(client: Client, task_queue: str) -> list[datetime]:
+    """Last poll times of workers seen on ``task_queue`` (workflow tasks)."""
+    response = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=client.namespace,
+            task_queue=TaskQueue(name=task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        )
+    )
+    return [p.last_access_time.ToDatetime(tzinfo=UTC) for p in response.pollers]

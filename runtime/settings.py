@@ -1,0 +1,50 @@
+"""Application settings, read once from the environment by worker.py / starter.py.
+
+Temporal connection settings are not here: they come from ``temporalio.envconfig``
+(profile file + TEMPORAL_* variables), see ``runtime.connection``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from contracts import TASK_QUEUE
+
+DEFAULT_MODEL = "gpt-4o-mini"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """LLM provider, task queue and state directory; the API key never prints."""
+
+    openai_api_key: str | None = field(default=None, repr=False)
+    openai_base_url: str | None = None
+    model: str = DEFAULT_MODEL
+    task_queue: str = TASK_QUEUE
+    state_dir: Path = Path(".agent-state")
+    llm_seed: int | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """OPENAI_API_KEY, OPENAI_BASE_URL, LLM_MODEL, LLM_SEED, AGENT_TASK_QUEUE,
+        AGENT_STATE_DIR."""
+        env = os.environ if env is None else env
+        seed = env.get("LLM_SEED") or None
+        if seed is not None and not seed.lstrip("-").isdigit():
+            raise ValueError(f"LLM_SEED must be an integer, got {seed!r}")
+        return cls(
+            openai_api_key=env.get("OPENAI_API_KEY") or None,
+            openai_base_url=env.get("OPENAI_BASE_URL") or None,
+            model=env.get("LLM_MODEL") or DEFAULT_MODEL,
+            task_queue=env.get("AGENT_TASK_QUEUE") or TASK_QUEUE,
+            state_dir=Path(env.get("AGENT_STATE_DIR") or ".agent-state"),
+            llm_seed=int(seed) if seed is not None else None,
+        )
+
+    @property
+    def provider_configured(self) -> bool:
+        """True when a hosted or self-run provider is set; else the offline model is used."""
+        return bool(self.openai_api_key or self.openai_base_url)

@@ -1,0 +1,234 @@
+"""Run a goal as a durable agent workflow: ``python starter.py --goal "..."``.
+
+With nothing configured it starts what it needs: a tuned Temporal dev server (kept
+running, state under AGENT_STATE_DIR) and, if no worker polls the task queue, a worker
+inside this process. Exit code: 0 when the run succeeds, 1 when it fails, 2 for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import ValidationError
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.exceptions import ApplicationError
+
+from contracts import Plan, RunInput, RunResult
+from runtime import devserver
+from runtime.connection import connect, connect_config, default_address, explicit_address, pollers
+from runtime.offline_model import OfflineModelUnavailable
+from runtime.progress import follow
+from runtime.settings import Settings
+from runtime.workers import agent_worker
+from workflows.agent import AgentWorkflow
+from workflows.plan_checks import format_validation_error, validate_plan
+
+EXTERNAL_WORKER_GRACE_SECONDS = 3.0
+
+
+class UsageProblem(Exception):
+    """Bad command-line input; printed as one line, exit code 2."""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--goal", help="what to achieve, in plain language")
+    parser.add_argument("--plan", type=Path, help="run this plan (JSON file), skip planning")
+    parser.add_argument("--workflow-id", help="id for the run (default: generated)")
+    parser.add_argument("--no-wait", action="store_true", help="print the run id and exit")
+    parser.add_argument(
+        "--workspace",
+        type=Path,
+        default=Path.cwd(),
+        help="folder file steps are confined to (default: current folder)",
+    )
+    parser.add_argument("--max-parallel", type=int, default=4, help="steps run at once")
+    parser.add_argument(
+        "--review",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="LLM review of results (default: on, off with --plan)",
+    )
+    parser.add_argument("--profile", help="Temporal envconfig profile")
+    parser.add_argument(
+        "--stop-server",
+        action="store_true",
+        help="stop the dev server this project started, then exit",
+    )
+    return parser.parse_args(argv)
+
+
+def load_plan(path: Path) -> Plan:
+    """Read and validate a plan file; every problem becomes one readable line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageProblem(f"cannot read plan file {path}: {exc.strerror}") from exc
+    try:
+        plan = Plan.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        if first["type"] == "json_invalid":
+            raise UsageProblem(f"plan file {path} is not valid JSON: {first['msg']}") from exc
+        raise UsageProblem(f"plan file {path}: {format_validation_error(exc)}") from exc
+    errors = validate_plan(plan)
+    if errors:
+        raise UsageProblem(f"plan file {path} is invalid: " + "; ".join(errors))
+    return plan
+
+
+def build_input(args: argparse.Namespace) -> RunInput:
+    plan = load_plan(args.plan) if args.plan else None
+    goal = (args.goal or "").strip()
+    if not goal and plan is None:
+        raise UsageProblem('give a goal: --goal "what to achieve" (or a plan: --plan FILE)')
+    if not args.workspace.is_dir():
+        raise UsageProblem(f"workspace {args.workspace} is not a folder")
+    if args.max_parallel < 1:
+        raise UsageProblem("--max-parallel must be at least 1")
+    review = args.review if args.review is not None else plan is None
+    return RunInput(
+        goal=goal or f"Run the plan in {args.plan}",
+        workspace=str(args.workspace.resolve()),
+        plan=plan,
+        review=review,
+        max_parallel=args.max_parallel,
+    )
+
+
+async def open_client(args: argparse.Namespace, settings: Settings) -> Client:
+    """Connect as configured; with nothing configured, start the dev server if needed."""
+    config = connect_config(args.profile)
+    if explicit_address(config) is None:
+        host, port = devserver.DEFAULT_HOST, devserver.DEFAULT_PORT
+        if not devserver.port_open(host, port):
+            pid = devserver.start_detached(settings.state_dir, port)
+            print(
+                f"Started the Temporal dev server (pid {pid}, data in "
+                f"{settings.state_dir}); stop it with: python starter.py --stop-server"
+            )
+        print(f"Temporal Web UI: http://{host}:{port + devserver.UI_PORT_OFFSET}")
+        return await connect(config, default_address())
+    return await connect(config)
+
+
+async def needs_local_worker(
+    client: Client, handle: WorkflowHandle[AgentWorkflow, RunResult], task_queue: str
+) -> bool:
+    """True unless another worker picks up the run's first workflow task quickly.
+
+    The server keeps listing a stopped worker's poller for a while, so the list alone
+    cannot tell a live worker from a dead one; watching the run can.
+    """
+    if not await pollers(client, task_queue):
+        return True
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + EXTERNAL_WORKER_GRACE_SECONDS
+    while loop.time() < deadline:
+        if (await handle.describe()).history_length > 2:  # beyond started + scheduled
+            return False
+        await asyncio.sleep(0.1)
+    return True
+
+
+@contextlib.asynccontextmanager
+async def maybe_local_worker(
+    enabled: bool, client: Client, settings: Settings
+) -> AsyncIterator[None]:
+    if not enabled:
+        yield
+        return
+    log_file = settings.state_dir / "worker.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(log_file)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    print(
+        f"No worker is polling task queue '{settings.task_queue}'; running one in this "
+        f"process (log: {log_file})."
+    )
+    async with agent_worker(client, settings):
+        yield
+
+
+def report(result: RunResult) -> None:
+    tokens = result.usage.prompt_tokens + result.usage.completion_tokens
+    print(f"\nAnswer:\n{result.answer}\n")
+    print(
+        f"{len(result.steps)} steps, {len(result.plans)} plan version(s), "
+        f"{result.usage.calls} LLM calls, {tokens} tokens"
+    )
+
+
+async def run(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    if args.stop_server:
+        pid = devserver.stop(settings.state_dir)
+        print(f"Stopped the dev server (pid {pid})." if pid else "No dev server to stop.")
+        return 0
+    run_input = build_input(args)
+    client = await open_client(args, settings)
+    workflow_id = args.workflow_id or (
+        f"agent-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+    )
+    handle: WorkflowHandle[AgentWorkflow, RunResult] = await client.start_workflow(
+        AgentWorkflow.run, run_input, id=workflow_id, task_queue=settings.task_queue
+    )
+    print(f"Started run {workflow_id}")
+    local = await needs_local_worker(client, handle, settings.task_queue)
+    if args.no_wait:
+        if local:
+            print("Note: no worker is running; start one with: python worker.py")
+        return 0
+    async with maybe_local_worker(local, client, settings):
+        try:
+            result = await follow(handle, sys.stdout)
+        except WorkflowFailureError as exc:
+            return failed(exc)
+    report(result)
+    return 0
+
+
+def failed(error: WorkflowFailureError) -> int:
+    cause = error.cause
+    message = cause.message if isinstance(cause, ApplicationError) else str(cause)
+    print(f"\nRun failed: {message}", file=sys.stderr)
+    if isinstance(cause, ApplicationError) and cause.details:
+        with contextlib.suppress(ValidationError, TypeError):
+            partial = RunResult.model_validate(cause.details[0])
+            done = sum(1 for s in partial.steps if s.status.value == "succeeded")
+            print(
+                f"{done}/{len(partial.steps)} steps succeeded before the failure.", file=sys.stderr
+            )
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        return asyncio.run(run(args))
+    except (UsageProblem, OfflineModelUnavailable, devserver.DevServerError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nInterrupted; the run continues on the server.", file=sys.stderr)
+        return 130
+    except RuntimeError as exc:  # connection failures from the Temporal client
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # avoids a known crash at interpreter exit (temporalio/sdk-python#300)

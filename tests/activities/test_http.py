@@ -1,0 +1,84 @@
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.http import HttpActions
+from contracts import ActionContext
+from contracts.actions import HttpRequestParams
+from tests.local_http import LocalHttp, json_route
+
+CTX = ActionContext(run_id="r", step_id="s", workspace="/tmp")
+
+
+def echo(handler: object, body: bytes) -> tuple[int, dict[str, str], bytes]:
+    return 201, {"Content-Type": "text/plain"}, b"got " + body
+
+
+@pytest.fixture
+def server() -> Iterator[LocalHttp]:
+    local = LocalHttp(
+        {
+            "/items": json_route({"items": [1, 2]}),
+            "/echo": echo,
+            "/busy": lambda h, b: (429, {"Retry-After": "2"}, b"busy"),
+            "/broken": lambda h, b: (500, {}, b"oops"),
+            "/big": lambda h, b: (200, {}, b"x" * 5000),
+        }
+    )
+    yield local
+    local.stop()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[HttpActions]:
+    async with httpx.AsyncClient() as client:
+        yield HttpActions(client)
+
+
+async def call(http: HttpActions, **params: object) -> object:
+    return await ActivityEnvironment().run(
+        http.http_request, CTX, HttpRequestParams.model_validate(params)
+    )
+
+
+async def test_json_get_with_query(server: LocalHttp, http: HttpActions) -> None:
+    result = await call(http, url=server.url("/items"), query={"limit": "2"})
+    assert result.output["body"] == {"items": [1, 2]}  # type: ignore[attr-defined]
+    assert server.hits == [("GET", "/items?limit=2")]
+
+
+async def test_post_text_body(server: LocalHttp, http: HttpActions) -> None:
+    result = await call(http, method="POST", url=server.url("/echo"), text_body="hi")
+    assert result.output == {  # type: ignore[attr-defined]
+        "status": 201,
+        "headers": {"content-type": "text/plain", "content-length": "6"},
+        "body": "got hi",
+    }
+
+
+async def test_statuses_are_classified(server: LocalHttp, http: HttpActions) -> None:
+    with pytest.raises(ApplicationError) as busy:
+        await call(http, url=server.url("/busy"))
+    assert not busy.value.non_retryable
+    assert busy.value.next_retry_delay == timedelta(seconds=2)
+    with pytest.raises(ApplicationError) as broken:
+        await call(http, url=server.url("/broken"))
+    assert not broken.value.non_retryable and broken.value.type == "HttpStatus500"
+    with pytest.raises(ApplicationError) as missing:
+        await call(http, url=server.url("/nowhere"))
+    assert missing.value.non_retryable and "HTTP 404" in missing.value.message
+
+
+async def test_limits_and_schemes(server: LocalHttp, http: HttpActions, tmp_path: Path) -> None:
+    with pytest.raises(ApplicationError, match="exceeds 1000 bytes"):
+        await call(http, url=server.url("/big"), max_response_bytes=1000)
+    with pytest.raises(ApplicationError, match="scheme 'file' is not allowed"):
+        await call(http, url=f"file://{tmp_path}")
+    with pytest.raises(ApplicationError) as refused:
+        await call(http, url="http://127.0.0.1:9/")
+    assert refused.value.type == "HttpConnection" and not refused.value.non_retryable

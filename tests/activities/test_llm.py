@@ -1,0 +1,137 @@
+"""LLM activities over a scripted OpenAI-compatible HTTP server (the real client path)."""
+
+import dataclasses
+import json
+from datetime import timedelta
+
+import pytest
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.llm import LlmActivities
+from activities.prompts import plan_schema
+from contracts import ActionContext, PlanRequest, ReviewRequest, StepDigest
+from contracts.actions import LlmParams
+from runtime.llm_provider import LlmProvider
+from runtime.settings import Settings
+from tests.scripted_llm import Fault, ScriptedLlm
+
+PLAN = {
+    "steps": [
+        {
+            "id": "ls",
+            "title": "List",
+            "action": "file_list",
+            "params": {"path": "."},
+            "depends_on": [],
+            "when": None,
+            "expected_output": "files",
+        }
+    ]
+}
+
+
+def activities(scripted: ScriptedLlm, seed: int | None = None) -> LlmActivities:
+    settings = Settings(
+        openai_base_url=scripted.base_url, openai_api_key="sk-test", model="m", llm_seed=seed
+    )
+    return LlmActivities(LlmProvider(settings))
+
+
+async def test_plan_uses_the_catalog_schema_and_records_usage(scripted_llm: ScriptedLlm) -> None:
+    scripted_llm.queue("plan", PLAN)
+    draft = await ActivityEnvironment().run(
+        activities(scripted_llm).plan, PlanRequest(goal="list files")
+    )
+    assert draft.plan is not None and draft.plan.steps[0].action == "file_list"
+    assert draft.usage.calls == 1 and draft.usage.prompt_tokens == 100
+    request = scripted_llm.requests[0]
+    assert request["response_format"]["json_schema"]["schema"] == plan_schema()
+    assert "file_list" in request["messages"][0]["content"]
+    assert request["messages"][1]["content"] == "Goal: list files"
+
+
+async def test_a_seed_is_sent_only_when_set_and_moves_with_the_attempt(
+    scripted_llm: ScriptedLlm,
+) -> None:
+    scripted_llm.queue("plan", PLAN)
+    await ActivityEnvironment().run(activities(scripted_llm).plan, PlanRequest(goal="g"))
+    assert "seed" not in scripted_llm.requests[0]
+
+    third_attempt = ActivityEnvironment()
+    third_attempt.info = dataclasses.replace(third_attempt.info, attempt=3)
+    scripted_llm.queue("plan", PLAN)
+    await third_attempt.run(activities(scripted_llm, seed=40).plan, PlanRequest(goal="g"))
+    assert scripted_llm.requests[1]["seed"] == 42
+
+
+async def test_exact_repeats_of_a_step_are_dropped(scripted_llm: ScriptedLlm) -> None:
+    other = {**PLAN["steps"][0], "params": {"path": "data"}}
+    scripted_llm.queue("plan", {"steps": [*PLAN["steps"], other, *PLAN["steps"]]})
+    draft = await ActivityEnvironment().run(activities(scripted_llm).plan, PlanRequest(goal="g"))
+    assert draft.plan is not None
+    assert [s.params for s in draft.plan.steps] == [{"path": "."}, {"path": "data"}]
+
+
+async def test_malformed_plan_json_comes_back_as_errors(scripted_llm: ScriptedLlm) -> None:
+    scripted_llm.queue("plan", '{"steps": [')
+    draft = await ActivityEnvironment().run(activities(scripted_llm).plan, PlanRequest(goal="g"))
+    assert draft.plan is None and draft.raw == '{"steps": ['
+    assert "Invalid JSON" in draft.errors[0]
+
+
+async def test_repair_request_carries_errors_and_the_rejected_answer(
+    scripted_llm: ScriptedLlm,
+) -> None:
+    scripted_llm.queue("plan", PLAN)
+    request = PlanRequest(goal="g", errors=["step 'x': unknown action"], rejected_plan="{old}")
+    await ActivityEnvironment().run(activities(scripted_llm).plan, request)
+    prompt = scripted_llm.requests[0]["messages"][1]["content"]
+    assert "{old}" in prompt and "- step 'x': unknown action" in prompt
+
+
+async def test_rate_limit_honours_retry_after(scripted_llm: ScriptedLlm) -> None:
+    scripted_llm.queue("plan", Fault(429, headers={"Retry-After": "4"}), Fault(500))
+    env = ActivityEnvironment()
+    with pytest.raises(ApplicationError) as limited:
+        await env.run(activities(scripted_llm).plan, PlanRequest(goal="g"))
+    assert not limited.value.non_retryable
+    assert limited.value.next_retry_delay == timedelta(seconds=4)
+    with pytest.raises(ApplicationError) as broken:
+        await env.run(activities(scripted_llm).plan, PlanRequest(goal="g"))
+    assert not broken.value.non_retryable and broken.value.type == "LlmStatus500"
+    assert len(scripted_llm.requests) == 2  # max_retries=0: no hidden client retries
+
+
+async def test_bad_key_fails_fast(scripted_llm: ScriptedLlm) -> None:
+    scripted_llm.queue("review", Fault(401, '{"error": {"message": "invalid api key"}}'))
+    request = ReviewRequest(goal="g", steps=[], replans_left=0)
+    with pytest.raises(ApplicationError) as caught:
+        await ActivityEnvironment().run(activities(scripted_llm).review, request)
+    assert caught.value.non_retryable and "HTTP 401 (check the API key)" in caught.value.message
+
+
+async def test_review_and_unreadable_verdicts(scripted_llm: ScriptedLlm) -> None:
+    scripted_llm.queue("review", {"answer": "North 643", "verdict": "done", "feedback": ""})
+    scripted_llm.queue("review", '{"verdict": "maybe"}')
+    steps = [StepDigest(id="a", title="A", action="file_read", status="succeeded")]
+    request = ReviewRequest(goal="g", steps=steps, replans_left=1)
+    llm = activities(scripted_llm)
+    outcome = await ActivityEnvironment().run(llm.review, request)
+    assert outcome.review.verdict == "done" and outcome.review.answer == "North 643"
+    assert "1 of 1 steps succeeded." in scripted_llm.requests[0]["messages"][1]["content"]
+    with pytest.raises(ApplicationError) as caught:
+        await ActivityEnvironment().run(llm.review, request)
+    assert caught.value.type == "LlmBadAnswer" and not caught.value.non_retryable
+
+
+async def test_llm_action_text_and_json(scripted_llm: ScriptedLlm) -> None:
+    scripted_llm.queue("llm", "plain words", json.dumps({"n": 1}))
+    llm = activities(scripted_llm)
+    ctx = ActionContext(run_id="r", step_id="s", workspace="/tmp")
+    text = await ActivityEnvironment().run(llm.llm, ctx, LlmParams(prompt="hi", system="be brief"))
+    assert text.output == "plain words" and text.usage is not None and text.usage.calls == 1
+    assert scripted_llm.requests[0]["messages"][0] == {"role": "system", "content": "be brief"}
+    data = await ActivityEnvironment().run(llm.llm, ctx, LlmParams(prompt="hi", response="json"))
+    assert data.output == {"n": 1}
+    assert scripted_llm.requests[1]["response_format"] == {"type": "json_object"}

@@ -1,0 +1,90 @@
+"""One tuned Temporal dev server per session; each test gets its own task queue."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.files import file_list, file_read, file_write
+from activities.http import HttpActions
+from activities.transform import transform
+from runtime.devserver import SPEED_ARGS, find_temporal_cli
+from tests.fake_llm import FakeLlm
+from tests.scripted_llm import ScriptedLlm
+from workflows.agent import AgentWorkflow
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=find_temporal_cli(),  # raises with install advice if absent
+        dev_server_extra_args=[*SPEED_ARGS, "--log-level", "error"],
+        data_converter=pydantic_data_converter,
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def client(temporal_env: WorkflowEnvironment) -> Client:
+    return temporal_env.client
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    root = tmp_path / "workspace"
+    (root / "data").mkdir(parents=True)
+    shutil.copy(Path(__file__).parents[1] / "data" / "sales.csv", root / "data" / "sales.csv")
+    return root
+
+
+@pytest.fixture
+def fake_llm() -> FakeLlm:
+    return FakeLlm()
+
+
+@pytest.fixture
+async def agent_worker(client: Client, task_queue: str, fake_llm: FakeLlm) -> AsyncIterator[Worker]:
+    """A worker with the real actions and the LLM activities faked by name."""
+    async with httpx.AsyncClient() as http_client:
+        with ThreadPoolExecutor(4) as pool:
+            http = HttpActions(http_client)
+            worker = Worker(
+                client,
+                task_queue=task_queue,
+                workflows=[AgentWorkflow],
+                activities=[
+                    fake_llm.plan,
+                    fake_llm.review,
+                    http.http_request,
+                    file_read,
+                    file_write,
+                    file_list,
+                    transform,
+                ],
+                activity_executor=pool,
+            )
+            async with worker:
+                yield worker
+
+
+@pytest.fixture
+def scripted_llm() -> Iterator[ScriptedLlm]:
+    server = ScriptedLlm().start()
+    yield server
+    server.stop()

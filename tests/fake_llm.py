@@ -1,0 +1,44 @@
+"""Fake ``plan`` / ``review`` activities, registered under the real names."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from temporalio import activity
+
+from contracts import (
+    Plan,
+    PlanDraft,
+    PlanRequest,
+    Review,
+    ReviewOutcome,
+    ReviewRequest,
+    Usage,
+)
+
+
+class FakeLlm:
+    """Queue plans (or raw error lists) and reviews; requests are recorded."""
+
+    def __init__(self) -> None:
+        self.plans: deque[Plan | list[str]] = deque()
+        self.reviews: deque[Review] = deque()
+        self.plan_requests: list[PlanRequest] = []
+        self.review_requests: list[ReviewRequest] = []
+
+    @activity.defn(name="plan")
+    async def plan(self, request: PlanRequest) -> PlanDraft:
+        self.plan_requests.append(request)
+        item = self.plans.popleft()
+        usage = Usage(calls=1, prompt_tokens=50, completion_tokens=10)
+        if isinstance(item, list):
+            return PlanDraft(plan=None, raw="{bad", errors=item, usage=usage)
+        return PlanDraft(plan=item, raw=item.model_dump_json(), usage=usage)
+
+    @activity.defn(name="review")
+    async def review(self, request: ReviewRequest) -> ReviewOutcome:
+        self.review_requests.append(request)
+        item = self.reviews.popleft() if self.reviews else Review(verdict="done", answer="ok")
+        return ReviewOutcome(
+            review=item, usage=Usage(calls=1, prompt_tokens=30, completion_tokens=5)
+        )

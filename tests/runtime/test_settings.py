@@ -1,0 +1,21 @@
+import pytest
+
+from runtime.llm_provider import LlmProvider
+from runtime.offline_model import OFFLINE_SEED
+from runtime.settings import Settings
+
+
+def test_the_seed_defaults_to_fixed_offline_and_unset_for_a_provider() -> None:
+    assert LlmProvider(Settings.from_env({})).seed == OFFLINE_SEED
+    assert LlmProvider(Settings.from_env({"OPENAI_API_KEY": "sk-x"})).seed is None
+    explicit = Settings.from_env({"OPENAI_API_KEY": "sk-x", "LLM_SEED": "-3"})
+    assert LlmProvider(explicit).seed == -3
+
+
+def test_a_seed_that_is_not_a_number_is_refused_with_its_value() -> None:
+    with pytest.raises(ValueError, match="LLM_SEED must be an integer, got 'abc'"):
+        Settings.from_env({"LLM_SEED": "abc"})
+
+
+def test_the_key_never_appears_in_the_settings_repr() -> None:
+    assert "sk-secret" not in repr(Settings.from_env({"OPENAI_API_KEY": "sk-secret"}))

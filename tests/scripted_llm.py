@@ -1,0 +1,99 @@
+"""A scripted OpenAI-compatible server (real HTTP, real ``openai`` client code path).
+
+Answers are queued per kind: the json_schema name ("plan", "review") or "llm" for plain
+calls. An item is either content (a string) or a ``Fault`` (status, body, headers).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Fault:
+    status: int
+    body: str = '{"error": {"message": "scripted failure"}}'
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class ScriptedLlm:
+    """Start with ``start()``; ``base_url`` goes to OPENAI_BASE_URL."""
+
+    def __init__(self) -> None:
+        self.queues: dict[str, deque[str | Fault]] = defaultdict(deque)
+        self.requests: list[dict[str, Any]] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def queue(self, kind: str, *items: str | Fault | dict[str, Any]) -> None:
+        for item in items:
+            self.queues[kind].append(json.dumps(item) if isinstance(item, dict) else item)
+
+    def start(self) -> ScriptedLlm:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def kinds(self) -> list[str]:
+        return [_kind(request) for request in self.requests]
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        scripted = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                scripted.requests.append(request)
+                queue = scripted.queues[_kind(request)]
+                item = queue.popleft() if queue else Fault(500, "script exhausted")
+                if isinstance(item, Fault):
+                    return self._send(item.status, item.body, item.headers)
+                body = {
+                    "id": "scripted",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": request.get("model", "scripted"),
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": item},
+                            "finish_reason": "stop",
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
+                }
+                self._send(200, json.dumps(body), {})
+
+            def _send(self, status: int, body: str, headers: dict[str, str]) -> None:
+                data = body.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
+
+
+def _kind(request: dict[str, Any]) -> str:
+    response_format = request.get("response_format") or {}
+    if response_format.get("type") == "json_schema":
+        return str(response_format["json_schema"]["name"])
+    return "llm"

@@ -1,0 +1,153 @@
+"""``starter.py`` as a user runs it: bad input, a scripted-LLM run, the real model."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+import starter
+from tests.scripted_llm import ScriptedLlm
+
+REPO = Path(__file__).parents[1]
+GOAL = "Read data/sales.csv, total the revenue per region, and write the totals to out/revenue.json"
+EXPECTED = {"North": 643.0, "South": 379.5, "East": 599.5, "West": 808.0}
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TEMPORAL_"))}
+    return {**env, **extra}
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--goal", "   "], 'give a goal: --goal "what to achieve"'),
+        (["--plan", "/no/such/plan.json"], "cannot read plan file /no/such/plan.json"),
+        (["--goal", "g", "--workspace", "/no/such/dir"], "workspace /no/such/dir is not a folder"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert starter.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {message}") and len(err.strip().splitlines()) == 1
+
+
+def test_bad_plan_files_name_the_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"steps": [')
+    assert starter.main(["--plan", str(broken)]) == 2
+    assert "is not valid JSON" in capsys.readouterr().err
+    invalid = tmp_path / "invalid.json"
+    invalid.write_text(json.dumps({"steps": [{"id": "a", "title": "A", "action": "rm"}]}))
+    assert starter.main(["--plan", str(invalid)]) == 2
+    assert "step 'a': unknown action 'rm'" in capsys.readouterr().err
+
+
+def scripted_plan() -> dict[str, Any]:
+    return {
+        "steps": [
+            {
+                "id": "read",
+                "title": "Read",
+                "action": "file_read",
+                "params": {"path": "data/sales.csv"},
+            },
+            {
+                "id": "total",
+                "title": "Total",
+                "action": "transform",
+                "params": {
+                    "input": "${steps.read.output}",
+                    "group_by": "region",
+                    "aggregate": {"revenue": "sum"},
+                },
+            },
+            {
+                "id": "write",
+                "title": "Write",
+                "action": "file_write",
+                "params": {"path": "out/revenue.json", "content": "${steps.total.output}"},
+            },
+        ]
+    }
+
+
+def totals(path: Path) -> dict[str, float]:
+    """Region -> total from either a list of records or a mapping (the model may pick)."""
+    data = json.loads(path.read_text())
+    found: dict[str, float] = {}
+    if isinstance(data, dict):
+        data = [{"region": k, "revenue": v} for k, v in data.items()]
+    for row in data:
+        region = next(v for v in row.values() if isinstance(v, str))
+        found[region] = float(next(v for v in row.values() if isinstance(v, int | float)))
+    return found
+
+
+async def test_goal_runs_end_to_end_as_a_subprocess(
+    temporal_env: WorkflowEnvironment, scripted_llm: ScriptedLlm, workspace: Path
+) -> None:
+    scripted_llm.queue("plan", '{"steps": [')  # malformed first: repaired from the error
+    scripted_llm.queue("plan", scripted_plan())
+    scripted_llm.queue("review", {"answer": "North 643, South 379.5", "verdict": "done"})
+    env = clean_env(
+        OPENAI_BASE_URL=scripted_llm.base_url,
+        OPENAI_API_KEY="sk-test-secret",
+        TEMPORAL_ADDRESS=temporal_env.client.service_client.config.target_host,
+        AGENT_TASK_QUEUE=f"e2e-{uuid.uuid4().hex[:8]}",
+        AGENT_STATE_DIR=str(workspace / ".state"),
+    )
+    done = subprocess.run(
+        [sys.executable, str(REPO / "starter.py"), "--goal", GOAL, "--workspace", str(workspace)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "[+] succeeded write: Write" in done.stdout
+    assert "Answer:\nNorth 643, South 379.5" in done.stdout
+    assert "3 steps, 1 plan version(s), 3 LLM calls, 360 tokens" in done.stdout
+    assert totals(workspace / "out/revenue.json") == EXPECTED
+    assert scripted_llm.kinds() == ["plan", "plan", "review"]
+
+
+@pytest.mark.slow
+def test_demo_goal_with_the_real_embedded_model(tmp_path: Path) -> None:
+    """The README's first command, offline: no key, no server configured."""
+    workspace = tmp_path / "ws"
+    (workspace / "data").mkdir(parents=True)
+    (workspace / "data/sales.csv").write_text((REPO / "data/sales.csv").read_text())
+    env = clean_env(AGENT_STATE_DIR=str(tmp_path / "state"))
+    command = [sys.executable, str(REPO / "starter.py")]
+    # A 1.5B model samples: measured roughly 1 failed plan in 3 runs (see issue 2 notes).
+    # Two attempts assert the demo's outcome until the model is seeded deterministically.
+    try:
+        for _ in range(2):
+            done = subprocess.run(
+                [*command, "--goal", GOAL, "--workspace", str(workspace)],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=900,
+                check=False,
+            )
+            if done.returncode == 0:
+                break
+    finally:
+        subprocess.run([*command, "--stop-server"], env=env, timeout=30, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert totals(workspace / "out/revenue.json") == EXPECTED

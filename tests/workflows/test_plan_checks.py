@@ -1,0 +1,96 @@
+from contracts import Plan, Step
+from workflows.plan_checks import step_dependencies, validate_plan
+
+
+def step(step_id: str, action: str = "file_read", **params: object) -> Step:
+    return Step.model_validate(
+        {"id": step_id, "title": step_id, "action": action, "params": params or {"path": "x"}}
+    )
+
+
+def test_a_valid_plan_has_no_errors() -> None:
+    plan = Plan(
+        steps=[
+            step("read", path="data/sales.csv"),
+            step("total", "transform", input="${steps.read.output}", group_by="region"),
+            step("write", "file_write", path="out/t.json", content="${steps.total.output}"),
+        ]
+    )
+    assert validate_plan(plan) == []
+
+
+def test_references_are_dependencies() -> None:
+    s = step("write", "file_write", path="a", content="x ${steps.total.output[0]} y")
+    s.depends_on = ["read"]
+    s.when = "steps.check.output"
+    assert step_dependencies(s) == {"read", "total", "check"}
+
+
+def test_each_problem_is_reported_with_the_step() -> None:
+    plan = Plan(
+        steps=[
+            step("a"),
+            step("a"),
+            step("b", "teleport"),
+            step("c", "file_read", path=5),
+            step("d", "file_read", path="x", colour="red"),
+            step("e", "file_write", path="x", content="${steps.ghost.output}"),
+            step("f", "transform", input="${steps.a.output[}"),
+        ]
+    )
+    errors = "\n".join(validate_plan(plan))
+    assert "step id 'a' is used twice" in errors
+    assert "unknown action 'teleport'" in errors
+    assert "step 'c' (file_read) param path: Input should be a valid string" in errors
+    assert "step 'd' (file_read) param colour: Extra inputs are not permitted" in errors
+    assert "unknown step 'ghost'" in errors
+    assert "step 'f': invalid JMESPath" in errors
+
+
+def test_missing_required_param_is_reported() -> None:
+    plan = Plan(steps=[step("w", "file_write", path="out.txt")])
+    assert validate_plan(plan) == [
+        "step 'w' (file_write) param content: Field required",
+        "step 'w': file_write accepts params: path, content, format",
+    ]
+
+
+def test_a_reference_may_stand_in_for_a_required_param() -> None:
+    plan = Plan(steps=[step("a"), step("w", "wait", seconds="${steps.a.output}")])
+    assert validate_plan(plan) == []
+
+
+def test_cycles_are_found() -> None:
+    a = step("a", "file_write", path="a", content="${steps.b.output}")
+    b = step("b", "file_write", path="b", content="${steps.a.output}")
+    errors = validate_plan(Plan(steps=[a, b]))
+    assert errors == ["dependency cycle: a -> b -> a; remove one dependency"]
+
+
+def test_finished_steps_can_be_referenced_on_replan() -> None:
+    finished = {"read": step("read")}
+    plan = Plan(steps=[step("write", "file_write", path="o", content="${steps.read.output}")])
+    assert validate_plan(plan, finished) == []
+    assert "unknown step 'read'" in "".join(validate_plan(plan))
+
+
+def test_empty_plan() -> None:
+    assert validate_plan(Plan(steps=[])) == ["the plan has no steps; add at least one step"]
+
+
+def test_a_totalling_expression_beside_group_by_is_caught_while_input_is_a_reference() -> None:
+    step = {
+        "id": "totals",
+        "title": "t",
+        "action": "transform",
+        "params": {
+            "input": "${steps.read.output}",
+            "expression": "sum(revenue)",
+            "group_by": "region",
+            "aggregate": {"revenue": "sum"},
+        },
+        "depends_on": ["read"],
+    }
+    read = Step(id="read", title="r", action="file_list", params={})
+    errors = validate_plan(Plan.model_validate({"steps": [step]}), {"read": read})
+    assert any("set expression to null and name the totals" in e for e in errors), errors

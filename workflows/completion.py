@@ -1,0 +1,51 @@
+"""Checks a run's completion in code, before any reviewer sees it.
+
+A goal that says "write ... to out/revenue.json" is not done until a step wrote that file.
+Small reviewer models call such runs "done" anyway (measured: 5 of 5 runs whose write
+step was missing), so the workflow decides this itself and re-plans with the reason.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterable
+
+from contracts.run import StepState, StepStatus
+
+# "write/save/export/store ... to|into|as <path.ext>"; the verb keeps "read data/x.csv"
+# out, the extension keeps ordinary words out; a dot inside a word (data/x.csv) does not end
+# the sentence. Quotes and trailing punctuation are cut.
+_PROMISED_FILE = re.compile(
+    r"\b(?:write|writes|writing|save|saves|saving|store|export|output|put)\b"
+    r"(?:[^.;\n]|\.(?=\S))*?\b(?:to|into|as)\s+[`'\"]?(?P<path>[\w./-]*\w\.[A-Za-z0-9]{1,5})\b",
+    re.IGNORECASE,
+)
+
+
+def promised_files(goal: str) -> list[str]:
+    """Workspace paths the goal asks to be written, normalised, in order of mention."""
+    found: list[str] = []
+    for match in _PROMISED_FILE.finditer(goal):
+        path = posixpath.normpath(match.group("path"))
+        if path not in found and not path.startswith(("/", "..")):
+            found.append(path)
+    return found
+
+
+def written_files(states: Iterable[StepState]) -> set[str]:
+    """Paths that succeeded ``file_write`` steps report having written."""
+    written: set[str] = set()
+    for state in states:
+        if state.action != "file_write" or state.status is not StepStatus.SUCCEEDED:
+            continue
+        path = state.output.get("path") if isinstance(state.output, dict) else None
+        if isinstance(path, str):
+            written.add(posixpath.normpath(path))
+    return written
+
+
+def missing_files(goal: str, states: Iterable[StepState]) -> list[str]:
+    """Files the goal promises that no succeeded step wrote; empty when nothing is missing."""
+    written = written_files(states)
+    return [path for path in promised_files(goal) if path not in written]

@@ -1,0 +1,46 @@
+"""Compact views of step results for LLM prompts and summaries: previews, not payloads."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+
+from pydantic import JsonValue
+
+from contracts.llm import StepDigest
+from contracts.plan import Step
+from contracts.run import StepState, StepStatus
+
+PREVIEW_CHARS = 600
+
+
+def preview(value: JsonValue, limit: int = PREVIEW_CHARS) -> str:
+    """JSON text of ``value``, cut at ``limit`` characters with a note of what was cut."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
+
+
+def digest(state: StepState, step: Step) -> StepDigest:
+    """What a prompt needs to know about one step."""
+    return StepDigest(
+        id=state.id,
+        title=state.title,
+        action=state.action,
+        status=state.status.value,
+        params_preview=preview(step.params, 300),
+        output_preview=preview(state.output) if state.status is StepStatus.SUCCEEDED else "",
+        error=state.error or state.skip_reason,
+    )
+
+
+def summarize_sinks(states: Iterable[StepState], dependencies: Mapping[str, set[str]]) -> str:
+    """An answer without a reviewer: the outputs of steps nothing else depends on."""
+    states = list(states)
+    needed = set().union(*dependencies.values()) if dependencies else set()
+    lines = [f"All {len(states)} steps finished."]
+    for state in states:
+        if state.id not in needed and state.status is StepStatus.SUCCEEDED:
+            lines.append(f"{state.id}: {preview(state.output, 300)}")
+    return "\n".join(lines)

@@ -1,0 +1,131 @@
+"""Plan validation: every error is a sentence the planner (or a person) can act on."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from pydantic import ValidationError
+
+from contracts.actions import CATALOG
+from contracts.plan import Plan, Step
+from workflows.dag import find_cycle
+from workflows.references import (
+    check_expression,
+    param_expressions,
+    referenced_steps,
+)
+
+MAX_STEPS = 200
+
+
+def step_dependencies(step: Step) -> set[str]:
+    """Explicit ``depends_on`` plus every step referenced by params or ``when``."""
+    expressions, _ = param_expressions(step.params)
+    if step.when:
+        expressions.append(step.when)
+    found = set(step.depends_on)
+    for expression in expressions:
+        found |= referenced_steps(expression)
+    found.discard(step.id)
+    return found
+
+
+def format_validation_error(error: ValidationError) -> str:
+    """One line per problem: ``field: message``."""
+    lines = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "params"
+        lines.append(f"{where}: {item['msg']}")
+    return "; ".join(lines)
+
+
+def _is_reference(value: object) -> bool:
+    return isinstance(value, str) and value.strip().startswith("${")
+
+
+def _check_params(step: Step) -> list[str]:
+    """Validate params against the action's model; references stand in for any type."""
+    spec = CATALOG[step.action]
+    fields = spec.params_model.model_fields
+    concrete = {key: value for key, value in step.params.items() if not _is_reference(value)}
+    try:
+        spec.params_model.model_validate(concrete)
+    except ValidationError as exc:
+        problems = []
+        for item in exc.errors():
+            field = str(item["loc"][0]) if item["loc"] else ""
+            if item["type"] == "missing" and field in step.params:
+                continue  # supplied as a reference; checked again once resolved
+            where = ".".join(str(part) for part in item["loc"])
+            problems.append(f"step '{step.id}' ({step.action}) param {where}: {item['msg']}")
+        if problems:
+            allowed = ", ".join(fields)
+            problems.append(f"step '{step.id}': {step.action} accepts params: {allowed}")
+        return problems
+    return []
+
+
+def validate_plan(plan: Plan, finished: Mapping[str, Step] | None = None) -> list[str]:
+    """All problems with ``plan`` (empty means valid).
+
+    ``finished`` holds steps kept from earlier plan versions: they may be depended on and
+    referenced, and their ids may not be reused.
+    """
+    finished = finished or {}
+    errors: list[str] = []
+    if not plan.steps and not finished:
+        return ["the plan has no steps; add at least one step"]
+    if len(plan.steps) + len(finished) > MAX_STEPS:
+        errors.append(f"the plan has more than {MAX_STEPS} steps; combine steps")
+    seen: set[str] = set()
+    for step in plan.steps:
+        if step.id in seen:
+            errors.append(f"step id '{step.id}' is used twice; ids must be unique")
+        seen.add(step.id)
+    known = seen | set(finished)
+    graph: dict[str, set[str]] = {key: step_dependencies(step) for key, step in finished.items()}
+    for step in plan.steps:
+        if step.action not in CATALOG:
+            errors.append(
+                f"step '{step.id}': unknown action '{step.action}'; "
+                f"use one of: {', '.join(CATALOG)}"
+            )
+            continue
+        errors += _check_params(step)
+        expressions, problems = param_expressions(step.params)
+        errors += [f"step '{step.id}': {problem}" for problem in problems]
+        if step.when:
+            expressions.append(step.when)
+        for expression in expressions:
+            errors += [f"step '{step.id}': {problem}" for problem in check_expression(expression)]
+        dependencies = step_dependencies(step)
+        for missing in sorted(dependencies - known):
+            errors.append(
+                f"step '{step.id}' depends on or references unknown step '{missing}'; "
+                f"known steps: {', '.join(sorted(known))}"
+            )
+        graph[step.id] = dependencies & known
+    cycle = find_cycle(graph)
+    if cycle:
+        errors.append(f"dependency cycle: {' -> '.join(cycle)}; remove one dependency")
+    return errors
+
+
+def fingerprint(step: Step) -> str:
+    """What a step would do (action, params, condition), independent of its id and title."""
+    return json.dumps([step.action, step.params, step.when], sort_keys=True)
+
+
+def repeated_failures(plan: Plan, failed: Mapping[str, str]) -> list[str]:
+    """Steps that repeat, exactly, a step that failed in a way that cannot change.
+
+    ``failed`` maps fingerprints to their errors. Without this check a small planner
+    re-plans the same failing step until the re-plan budget is gone (measured).
+    """
+    return [
+        f"step '{step.id}' repeats the exact {step.action} params that already failed with: "
+        f"{failed[key]}; change the params or take another approach"
+        for step in plan.steps
+        if (key := fingerprint(step)) in failed
+    ]

@@ -1,0 +1,139 @@
+"""``${...}`` references and ``when`` conditions: parsing, checking and resolving.
+
+Pure functions over JSON values, run in workflow code (so resolution is replayed, not
+re-executed) and in the client (to reject a bad plan file before starting a run).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import jmespath
+import jmespath.exceptions
+from pydantic import JsonValue
+
+OPEN = "${"
+_STEP_REF = re.compile(r"\bsteps\s*\.\s*([A-Za-z][A-Za-z0-9_]*)")
+_BARE_REF = re.compile(r"^\s*steps\.[A-Za-z][A-Za-z0-9_]*\.output\b")
+
+
+class ReferenceProblem(ValueError):
+    """A reference or condition cannot be parsed or evaluated; the message says why."""
+
+
+def _closing_brace(text: str, start: int) -> int:
+    """Index of the ``}`` closing the reference whose body starts at ``start``."""
+    depth, quote = 1, ""
+    for index in range(start, len(text)):
+        char = text[index]
+        if quote:
+            if char == quote and text[index - 1] != "\\":
+                quote = ""
+        elif char in "'\"`":
+            quote = char
+        elif char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return index
+    raise ReferenceProblem(f"unclosed reference in {text!r}: add the closing '}}'")
+
+
+def split_references(text: str) -> list[tuple[str, bool]]:
+    """Split text into (chunk, is_expression) parts; raises on an unclosed ``${``."""
+    parts: list[tuple[str, bool]] = []
+    position = 0
+    while (start := text.find(OPEN, position)) != -1:
+        if start > position:
+            parts.append((text[position:start], False))
+        end = _closing_brace(text, start + len(OPEN))
+        parts.append((text[start + len(OPEN) : end].strip(), True))
+        position = end + 1
+    if position < len(text):
+        parts.append((text[position:], False))
+    return parts
+
+
+def iter_strings(value: JsonValue) -> Iterator[str]:
+    """Every string inside a JSON value, keys excluded."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from iter_strings(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from iter_strings(item)
+
+
+def check_expression(expression: str) -> list[str]:
+    """Syntax and root checks for one JMESPath expression; returns problems, if any."""
+    if not expression:
+        return ["empty expression; write e.g. steps.<id>.output"]
+    try:
+        jmespath.compile(expression)
+    except jmespath.exceptions.JMESPathError as exc:
+        return [f"invalid JMESPath {expression!r}: {str(exc).splitlines()[0]}"]
+    if not _STEP_REF.search(expression):
+        return [f"expression {expression!r} must start from steps.<id>, e.g. steps.<id>.output"]
+    return []
+
+
+def referenced_steps(expression: str) -> set[str]:
+    """Step ids an expression reads (``steps.<id>``)."""
+    return set(_STEP_REF.findall(expression))
+
+
+def param_expressions(params: Mapping[str, JsonValue]) -> tuple[list[str], list[str]]:
+    """All ``${...}`` expressions in params, and problems found while scanning."""
+    expressions: list[str] = []
+    problems: list[str] = []
+    for text in iter_strings(dict(params)):
+        try:
+            expressions += [chunk for chunk, is_expr in split_references(text) if is_expr]
+        except ReferenceProblem as exc:
+            problems.append(str(exc))
+        if OPEN not in text and _BARE_REF.match(text):
+            problems.append(
+                f"{text!r} looks like a reference but is plain text; write ${{{text.strip()}}}"
+            )
+    return expressions, problems
+
+
+def _evaluate(expression: str, context: Mapping[str, Any]) -> Any:
+    try:
+        return jmespath.search(expression, context)
+    except jmespath.exceptions.JMESPathError as exc:
+        raise ReferenceProblem(f"cannot evaluate {expression!r}: {exc}") from exc
+
+
+def resolve(value: JsonValue, context: Mapping[str, Any]) -> JsonValue:
+    """Replace references in a JSON value with values from ``context`` (``{"steps": ...}``)."""
+    if isinstance(value, list):
+        return [resolve(item, context) for item in value]
+    if isinstance(value, dict):
+        return {key: resolve(item, context) for key, item in value.items()}
+    if not isinstance(value, str) or OPEN not in value:
+        return value
+    parts = split_references(value)
+    if len(parts) == 1 and parts[0][1]:
+        result: JsonValue = _evaluate(parts[0][0], context)
+        return result
+    pieces = []
+    for chunk, is_expr in parts:
+        if not is_expr:
+            pieces.append(chunk)
+            continue
+        found = _evaluate(chunk, context)
+        pieces.append(found if isinstance(found, str) else json.dumps(found))
+    return "".join(pieces)
+
+
+def condition_holds(expression: str, context: Mapping[str, Any]) -> bool:
+    """JMESPath truthiness: false, null, "", [] and {} are false; everything else true."""
+    found = _evaluate(expression, context)
+    return found not in (None, False, "", [], {})
