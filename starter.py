@@ -22,15 +22,18 @@ from pydantic import ValidationError
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 
-from contracts import Plan, RunInput, RunResult
+from contracts import Plan, Policy, RunInput, RunResult
 from runtime import devserver
 from runtime.connection import connect, connect_config, default_address, explicit_address, pollers
+from runtime.decisions import DecisionRefused, decide, pending_text, prompter, status_text
 from runtime.offline_model import OfflineModelUnavailable
+from runtime.policy_file import PolicyFileProblem, load_policy
 from runtime.progress import follow
 from runtime.settings import Settings
 from runtime.workers import agent_worker
 from workflows.agent import AgentWorkflow
 from workflows.plan_checks import format_validation_error, validate_plan
+from workflows.policy import blocked_steps
 
 EXTERNAL_WORKER_GRACE_SECONDS = 3.0
 
@@ -39,8 +42,23 @@ class UsageProblem(Exception):
     """Bad command-line input; printed as one line, exit code 2."""
 
 
+def _add_decision_commands(parser: argparse.ArgumentParser) -> None:
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, verb in (("approve", "approve"), ("reject", "reject")):
+        decision = commands.add_parser(name, help=f"{verb} a step awaiting approval")
+        decision.add_argument("run", help="workflow id of the run")
+        decision.add_argument("step", help="id of the waiting step")
+        decision.add_argument("--note", default="", help="why, for the audit trail")
+    show = commands.add_parser("status", help="a run's phase, steps and pending approvals")
+    show.add_argument("run", help="workflow id of the run")
+    commands.add_parser("pending", help="every step awaiting approval, across runs")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="Approvals: starter.py approve RUN STEP | reject RUN STEP | status RUN | pending",
+    )
     parser.add_argument("--goal", help="what to achieve, in plain language")
     parser.add_argument("--plan", type=Path, help="run this plan (JSON file), skip planning")
     parser.add_argument("--workflow-id", help="id for the run (default: generated)")
@@ -58,16 +76,33 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="LLM review of results (default: on, off with --plan)",
     )
+    parser.add_argument("--policy", type=Path, help="run policy file (.toml or .json)")
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="private host/IP/CIDR HTTP steps may reach (repeatable)",
+    )
+    parser.add_argument(
+        "--approval-timeout", type=float, metavar="SECONDS", help="deny undecided approvals after"
+    )
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="approve every step that asks (for scripts); blocked steps stay blocked",
+    )
     parser.add_argument("--profile", help="Temporal envconfig profile")
     parser.add_argument(
         "--stop-server",
         action="store_true",
         help="stop the dev server this project started, then exit",
     )
+    _add_decision_commands(parser)
     return parser.parse_args(argv)
 
 
-def load_plan(path: Path) -> Plan:
+def load_plan(path: Path, policy: Policy) -> Plan:
     """Read and validate a plan file; every problem becomes one readable line."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -80,14 +115,22 @@ def load_plan(path: Path) -> Plan:
         if first["type"] == "json_invalid":
             raise UsageProblem(f"plan file {path} is not valid JSON: {first['msg']}") from exc
         raise UsageProblem(f"plan file {path}: {format_validation_error(exc)}") from exc
-    errors = validate_plan(plan)
+    errors = validate_plan(plan) or blocked_steps(plan, policy)
     if errors:
         raise UsageProblem(f"plan file {path} is invalid: " + "; ".join(errors))
     return plan
 
 
 def build_input(args: argparse.Namespace) -> RunInput:
-    plan = load_plan(args.plan) if args.plan else None
+    try:
+        policy = load_policy(
+            args.policy,
+            allow_hosts=args.allow_host,
+            approval_timeout_seconds=args.approval_timeout,
+        )
+    except PolicyFileProblem as exc:
+        raise UsageProblem(str(exc)) from exc
+    plan = load_plan(args.plan, policy) if args.plan else None
     goal = (args.goal or "").strip()
     if not goal and plan is None:
         raise UsageProblem('give a goal: --goal "what to achieve" (or a plan: --plan FILE)')
@@ -102,6 +145,7 @@ def build_input(args: argparse.Namespace) -> RunInput:
         plan=plan,
         review=review,
         max_parallel=args.max_parallel,
+        policy=policy,
     )
 
 
@@ -175,6 +219,8 @@ async def run(args: argparse.Namespace) -> int:
         pid = devserver.stop(settings.state_dir)
         print(f"Stopped the dev server (pid {pid})." if pid else "No dev server to stop.")
         return 0
+    if args.command:
+        return await run_command(args)
     run_input = build_input(args)
     client = await open_client(args, settings)
     workflow_id = args.workflow_id or (
@@ -191,10 +237,27 @@ async def run(args: argparse.Namespace) -> int:
         return 0
     async with maybe_local_worker(local, client, settings):
         try:
-            result = await follow(handle, sys.stdout)
+            ask = None
+            if args.yes or sys.stdin.isatty():
+                ask = prompter(client, workflow_id, auto_approve=args.yes, out=sys.stdout)
+            result = await follow(handle, sys.stdout, ask)
         except WorkflowFailureError as exc:
             return failed(exc)
     report(result)
+    return 0
+
+
+async def run_command(args: argparse.Namespace) -> int:
+    """approve / reject / status / pending: talk to a server that is already running."""
+    client = await connect(connect_config(args.profile))
+    if args.command == "status":
+        print(await status_text(client, args.run))
+    elif args.command == "pending":
+        print(await pending_text(client))
+    else:
+        approve = args.command == "approve"
+        record = await decide(client, args.run, args.step, approve=approve, note=args.note)
+        print(f"{record.outcome} step '{record.step_id}' of {args.run} (as {record.by})")
     return 0
 
 
@@ -216,7 +279,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         return asyncio.run(run(args))
-    except (UsageProblem, OfflineModelUnavailable, devserver.DevServerError) as exc:
+    except (
+        UsageProblem,
+        DecisionRefused,
+        OfflineModelUnavailable,
+        devserver.DevServerError,
+    ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

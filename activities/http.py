@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import JsonValue
@@ -11,7 +13,10 @@ from temporalio import activity
 from activities.errors import action_error, from_httpx, from_status
 from contracts import ActionContext, ActionResult
 from contracts.actions import HttpRequestParams
+from contracts.policy import Policy
+from workflows.egress import address_problem, parse_address, url_problem
 
+MAX_REDIRECTS = 5
 KEPT_HEADERS = ("content-type", "content-length", "location", "etag", "last-modified")
 
 
@@ -24,16 +29,10 @@ class HttpActions:
     @activity.defn(name="http_request")
     async def http_request(self, context: ActionContext, params: HttpRequestParams) -> ActionResult:
         """Send the request; 408/429/5xx retry, other 4xx fail the step with the body."""
-        url = httpx.URL(params.url)
-        if url.scheme not in ("http", "https"):
-            raise action_error(
-                f"URL scheme {url.scheme!r} is not allowed; use http or https",
-                error_type="InvalidUrl",
-                retryable=False,
-            )
+        await check_destination(params.url, context.policy)  # before httpx normalises it
         request = self._client.build_request(
             params.method,
-            url,
+            params.url,
             headers=params.headers,
             params=params.query,
             json=params.json_body,
@@ -41,15 +40,13 @@ class HttpActions:
             timeout=params.timeout_seconds,
         )
         try:
-            response = await self._client.send(request, stream=True)
+            response = await self._send_checked(request, context.policy)
+            try:
+                body = await _read_capped(response, params.max_response_bytes)
+            finally:
+                await response.aclose()
         except httpx.HTTPError as exc:
             raise from_httpx(exc, params.url) from exc
-        try:
-            body = await _read_capped(response, params.max_response_bytes)
-        except httpx.HTTPError as exc:
-            raise from_httpx(exc, params.url) from exc
-        finally:
-            await response.aclose()
         text = body.decode(response.encoding or "utf-8", errors="replace")
         if response.status_code >= 400:
             raise from_status("HTTP server", response.status_code, text, response.headers)
@@ -66,6 +63,46 @@ class HttpActions:
                 "body": parsed,
             },
             attempt=activity.info().attempt,
+        )
+
+    async def _send_checked(self, request: httpx.Request, policy: Policy) -> httpx.Response:
+        """Send, following redirects by hand so every hop passes the egress policy."""
+        for _ in range(MAX_REDIRECTS + 1):
+            await check_destination(str(request.url), policy)
+            response = await self._client.send(request, stream=True, follow_redirects=False)
+            if response.next_request is None:
+                return response
+            await response.aclose()
+            request = response.next_request
+        raise action_error(
+            f"more than {MAX_REDIRECTS} redirects from {request.url}",
+            error_type="TooManyRedirects",
+            retryable=False,
+        )
+
+
+async def check_destination(url: str, policy: Policy) -> None:
+    """The egress policy on the final URL and on every address its name resolves to."""
+    problem = url_problem(url, policy.allow_hosts)
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if problem is None and parse_address(host) is None:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            found = await asyncio.get_running_loop().getaddrinfo(host, port)
+        except OSError:
+            found = []  # unresolvable: the request itself fails with a clear error
+        for *_, sockaddr in found:
+            address = parse_address(str(sockaddr[0]))
+            if address is not None:
+                problem = address_problem(address, host, policy.allow_hosts)
+                if problem:
+                    break
+    if problem:
+        raise action_error(
+            f"blocked by the run's policy: {problem}",
+            error_type="BlockedByPolicy",
+            retryable=False,
         )
 
 

@@ -12,6 +12,13 @@ from contracts.llm import (
     StepDigest,
 )
 from contracts.plan import Plan, PlanVersion, Step
+from contracts.policy import (
+    ApprovalDecision,
+    ApprovalRecord,
+    DecideRequest,
+    PendingApproval,
+    Policy,
+)
 from contracts.run import (
     FINAL_STATUSES,
     TASK_QUEUE,
@@ -34,11 +41,16 @@ __all__ = [
     "ActionParams",
     "ActionResult",
     "ActionSpec",
+    "ApprovalDecision",
+    "ApprovalRecord",
+    "DecideRequest",
+    "PendingApproval",
     "Phase",
     "Plan",
     "PlanDraft",
     "PlanRequest",
     "PlanVersion",
+    "Policy",
     "Review",
     "ReviewOutcome",
     "ReviewRequest",

@@ -23,8 +23,9 @@ class Risk(StrEnum):
     """How much harm a step can do; the approvals/guardrails policy keys on this."""
 
     READ = "read"
-    WRITE = "write"
-    EXTERNAL = "external"
+    WRITE = "write"  # inside the workspace
+    EXTERNAL = "external"  # a side effect outside the run: non-GET HTTP, SQL writes
+    DESTRUCTIVE = "destructive"  # deletes or overwrites what exists
 
 
 class ActionParams(BaseModel):

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, JsonValue
 
 from contracts.plan import Plan
+from contracts.policy import Policy
 from contracts.run import Usage
 
 
@@ -16,6 +17,7 @@ class ActionContext(BaseModel):
     run_id: str
     step_id: str
     workspace: str
+    policy: Policy = Field(default_factory=Policy, description="Checked again on final args")
 
 
 class ActionResult(BaseModel):

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, JsonValue
 
 from contracts.plan import Plan, PlanVersion
+from contracts.policy import ApprovalRecord, PendingApproval, Policy
 
 TASK_QUEUE = "agent-workflows"
 WORKFLOW_NAME = "AgentWorkflow"
@@ -44,12 +45,14 @@ class RunInput(BaseModel):
     max_parallel: int = Field(default=4, ge=1, le=64)
     max_replans: int = Field(default=2, ge=0, le=20)
     max_plan_repairs: int = Field(default=3, ge=0, le=10)
+    policy: Policy = Field(default_factory=Policy, description="Guardrails and approvals")
 
 
 class StepStatus(StrEnum):
     """Lifecycle of a step; succeeded, failed and skipped are final."""
 
     PENDING = "pending"
+    AWAITING_APPROVAL = "awaiting_approval"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
@@ -95,6 +98,8 @@ class RunStatus(BaseModel):
     steps: list[StepState]
     usage: Usage
     plan: Plan | None = None
+    pending_approvals: list[PendingApproval] = Field(default_factory=list)
+    approvals: list[ApprovalRecord] = Field(default_factory=list, description="Audit trail")
 
 
 class RunResult(BaseModel):
@@ -109,3 +114,4 @@ class RunResult(BaseModel):
     )
     usage: Usage
     plans: list[PlanVersion]
+    approvals: list[ApprovalRecord] = Field(default_factory=list, description="Audit trail")

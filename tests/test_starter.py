@@ -133,20 +133,17 @@ def test_demo_goal_with_the_real_embedded_model(tmp_path: Path) -> None:
     (workspace / "data/sales.csv").write_text((REPO / "data/sales.csv").read_text())
     env = clean_env(AGENT_STATE_DIR=str(tmp_path / "state"))
     command = [sys.executable, str(REPO / "starter.py")]
-    # A 1.5B model samples: measured roughly 1 failed plan in 3 runs (see issue 2 notes).
-    # Two attempts assert the demo's outcome until the model is seeded deterministically.
+    # The offline model samples with a fixed seed (LLM_SEED, default 7), so this run is
+    # reproducible; bench/demo_reliability.py measures the success rate across seeds.
     try:
-        for _ in range(2):
-            done = subprocess.run(
-                [*command, "--goal", GOAL, "--workspace", str(workspace)],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=900,
-                check=False,
-            )
-            if done.returncode == 0:
-                break
+        done = subprocess.run(
+            [*command, "--goal", GOAL, "--workspace", str(workspace)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
     finally:
         subprocess.run([*command, "--stop-server"], env=env, timeout=30, check=False)
     assert done.returncode == 0, done.stdout + done.stderr

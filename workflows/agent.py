@@ -16,13 +16,17 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import ValidationError
+    from pydantic import JsonValue, ValidationError
 
     from contracts import (
         CATALOG,
         WORKFLOW_NAME,
         ActionContext,
         ActionResult,
+        ApprovalDecision,
+        ApprovalRecord,
+        DecideRequest,
+        PendingApproval,
         Phase,
         Plan,
         PlanDraft,
@@ -43,7 +47,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.actions import LLM_RETRY, LLM_TIMEOUT, WaitParams
     from workflows.completion import missing_files
     from workflows.dag import next_moves
-    from workflows.digest import digest, summarize_sinks
+    from workflows.digest import approval_details, digest, summarize_sinks
     from workflows.plan_checks import (
         fingerprint,
         format_validation_error,
@@ -51,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
         step_dependencies,
         validate_plan,
     )
+    from workflows.policy import Verdict, arguments_hash, blocked_steps, judge
     from workflows.references import ReferenceProblem, condition_holds, resolve
 
 
@@ -88,11 +93,16 @@ class AgentWorkflow:
         self._usage = Usage()
         self._replans = 0
         self._hopeless: dict[str, str] = {}  # fingerprint -> error of a step failing for good
+        self._pending: dict[str, PendingApproval] = {}
+        self._decided: dict[str, ApprovalRecord] = {}  # step id -> decision not yet consumed
+        self._approvals: list[ApprovalRecord] = []
 
     @workflow.run
     async def run(self, run_input: RunInput) -> RunResult:
         if run_input.plan is not None:
-            errors = validate_plan(run_input.plan)
+            errors = validate_plan(run_input.plan) or blocked_steps(
+                run_input.plan, run_input.policy
+            )
             if errors:
                 raise self._failure("the given plan is invalid: " + "; ".join(errors))
             self._adopt(run_input.plan, "given plan", kept={})
@@ -131,7 +141,124 @@ class AgentWorkflow:
             steps=list(self._steps.values()),
             usage=self._usage,
             plan=Plan(steps=list(self._definitions.values())) if self._definitions else None,
+            pending_approvals=list(self._pending.values()),
+            approvals=self._approvals,
         )
+
+    # -- approvals ------------------------------------------------------------------
+
+    @workflow.signal(
+        description='Approve a step awaiting approval. Input: {"step_id": "...", "note": "..."}'
+    )
+    def approve(self, decision: ApprovalDecision) -> None:
+        self._record_decision(decision, approve=True, via="signal")
+
+    @workflow.signal(
+        description='Reject a step awaiting approval. Input: {"step_id": "...", "note": "..."}'
+    )
+    def reject(self, decision: ApprovalDecision) -> None:
+        self._record_decision(decision, approve=False, via="signal")
+
+    @workflow.update(
+        description="Approve or reject a waiting step and get the audit record back. Input: "
+        '{"step_id": "...", "approve": true, "note": "..."}'
+    )
+    def decide(self, request: DecideRequest) -> ApprovalRecord:
+        record = self._record_decision(request, approve=request.approve, via="update")
+        if record is None:  # the validator refuses these first; fail the update, not the run
+            raise ApplicationError(self._decision_problem(request) or "decision refused")
+        return record
+
+    @decide.validator
+    def _validate_decide(self, request: DecideRequest) -> None:
+        problem = self._decision_problem(request)
+        if problem:
+            raise ValueError(problem)
+
+    def _decision_problem(self, decision: ApprovalDecision) -> str | None:
+        step_id = decision.step_id
+        if step_id not in self._steps:
+            return f"no step '{step_id}' in this run; steps: {', '.join(self._steps) or 'none'}"
+        pending = self._pending.get(step_id)
+        if pending is None or step_id in self._decided:
+            status = self._steps[step_id].status.value
+            return f"step '{step_id}' is not awaiting approval (it is {status})"
+        if decision.args_hash is not None and decision.args_hash != pending.args_hash:
+            return (
+                f"stale decision: step '{step_id}' now waits with arguments hash "
+                f"{pending.args_hash}, not {decision.args_hash}; review its arguments again"
+            )
+        return None
+
+    def _record_decision(
+        self, decision: ApprovalDecision, *, approve: bool, via: Literal["signal", "update"]
+    ) -> ApprovalRecord | None:
+        problem = self._decision_problem(decision)
+        if problem:
+            workflow.logger.warning("Ignored %s decision: %s", via, problem)
+            return None
+        record = ApprovalRecord(
+            step_id=decision.step_id,
+            outcome="approved" if approve else "rejected",
+            by=decision.by,
+            at=workflow.now(),
+            args_hash=self._pending[decision.step_id].args_hash,
+            note=decision.note,
+            via=via,
+        )
+        self._approvals.append(record)
+        self._decided[decision.step_id] = record
+        return record
+
+    async def _await_approval(
+        self, step: Step, verdict: Verdict, arguments: dict[str, JsonValue]
+    ) -> str | None:
+        """Wait for a person's decision on the exact arguments; None means approved,
+        otherwise the reason the step may not run."""
+        timeout = timedelta(seconds=self._input.policy.approval_timeout_seconds)
+        now = workflow.now()
+        pending = PendingApproval(
+            step_id=step.id,
+            title=step.title,
+            action=step.action,
+            risk=verdict.risk,
+            reason=verdict.reason,
+            args_hash=arguments_hash(step.action, arguments),
+            arguments=arguments,
+            requested_at=now,
+            deadline=now + timeout,
+        )
+        self._pending[step.id] = pending
+        self._steps[step.id].status = StepStatus.AWAITING_APPROVAL
+        self._set_phase(self._phase)
+        try:
+            await workflow.wait_condition(
+                lambda: step.id in self._decided,
+                timeout=timeout,
+                timeout_summary=f"approval of {step.id}",
+            )
+        except TimeoutError:
+            self._decided[step.id] = ApprovalRecord(
+                step_id=step.id,
+                outcome="timed_out",
+                by="policy",
+                at=workflow.now(),
+                args_hash=pending.args_hash,
+                note=f"no decision within {timeout.total_seconds():g} s",
+                via="timeout",
+            )
+            self._approvals.append(self._decided[step.id])
+        # No try/finally: on eviction the coroutine is closed and must not touch the run.
+        del self._pending[step.id]
+        self._steps[step.id].status = StepStatus.RUNNING
+        self._set_phase(self._phase)
+        record = self._decided.pop(step.id)
+        if record.outcome == "approved":
+            return None
+        if record.outcome == "timed_out":
+            return f"ApprovalTimedOut: {record.note}, so it did not run"
+        note = f": {record.note}" if record.note else ""
+        return f"Rejected by {record.by}{note}"
 
     # -- planning -------------------------------------------------------------------
 
@@ -155,7 +282,11 @@ class AgentWorkflow:
                 errors = draft.errors or ["the answer held no plan"]
                 continue
             fresh = Plan(steps=[s for s in draft.plan.steps if s.id not in kept])
-            errors = validate_plan(fresh, kept) or repeated_failures(fresh, self._hopeless)
+            errors = (
+                validate_plan(fresh, kept)
+                or repeated_failures(fresh, self._hopeless)
+                or blocked_steps(fresh, self._input.policy)
+            )
             if not errors:
                 self._adopt(fresh, reason, kept)
                 return
@@ -235,6 +366,15 @@ class AgentWorkflow:
         except ValidationError as exc:
             detail = format_validation_error(exc)
             return self._finish_failed(state, f"params invalid after resolving: {detail}")
+        arguments = params.model_dump(mode="json")
+        verdict = judge(step.action, arguments, self._input.policy)
+        if verdict.decision == "block":
+            return self._finish_failed(state, f"BlockedByPolicy: {verdict.reason}")
+        if verdict.decision == "approve":
+            refusal = await self._await_approval(step, verdict, arguments)
+            if refusal is not None:
+                timed_out = refusal.startswith("ApprovalTimedOut")
+                return self._finish_failed(state, refusal, for_good=not timed_out)
         try:
             if isinstance(params, WaitParams):
                 await workflow.sleep(timedelta(seconds=params.seconds), summary=step.title)
@@ -244,6 +384,7 @@ class AgentWorkflow:
                     run_id=workflow.info().workflow_id,
                     step_id=step.id,
                     workspace=self._input.workspace,
+                    policy=self._input.policy,
                 )
                 result = await workflow.execute_activity(
                     spec.name,
@@ -337,10 +478,12 @@ class AgentWorkflow:
     def _set_phase(self, phase: Phase) -> None:
         self._phase = phase
         done = len(self._in(StepStatus.SUCCEEDED))
-        workflow.set_current_details(
+        summary = (
             f"**{phase.value}** · plan v{len(self._plans)} · {done}/{len(self._steps)} "
             f"steps succeeded · {self._usage.total_tokens} tokens"
         )
+        waiting = [approval_details(workflow.info().workflow_id, p) for p in self._pending.values()]
+        workflow.set_current_details("\n\n".join([summary, *waiting]))
 
     def _result(
         self, status: Literal["succeeded", "failed"], answer: str, error: str | None = None
@@ -353,6 +496,7 @@ class AgentWorkflow:
             superseded_steps=self._superseded,
             usage=self._usage,
             plans=self._plans,
+            approvals=self._approvals,
         )
 
     def _failure(self, message: str, error_type: str = "RunFailed") -> ApplicationError:

@@ -9,6 +9,7 @@ from pydantic import JsonValue
 
 from contracts.llm import StepDigest
 from contracts.plan import Step
+from contracts.policy import PendingApproval
 from contracts.run import StepState, StepStatus
 
 PREVIEW_CHARS = 600
@@ -44,3 +45,17 @@ def summarize_sinks(states: Iterable[StepState], dependencies: Mapping[str, set[
         if state.id not in needed and state.status is StepStatus.SUCCEEDED:
             lines.append(f"{state.id}: {preview(state.output, 300)}")
     return "\n".join(lines)
+
+
+def approval_details(workflow_id: str, pending: PendingApproval) -> str:
+    """Markdown for the Web UI: what waits, its exact arguments, how to decide."""
+    payload = json.dumps({"step_id": pending.step_id, "note": "..."})
+    signal = f"temporal workflow signal --workflow-id {workflow_id} --input '{payload}' --name"
+    return (
+        f"**Awaiting approval: {pending.step_id}** ({pending.action}, {pending.risk.value}): "
+        f"{pending.reason}. Arguments (hash {pending.args_hash}):\n\n"
+        f"```json\n{preview(pending.arguments, 1500)}\n```\n\n"
+        f"Approve: `{signal} approve`\n\nReject: `{signal} reject`\n\n"
+        f"Or in this UI: Send a Signal named approve or reject with input `{payload}`. "
+        f"Denied automatically at {pending.deadline:%Y-%m-%d %H:%M:%S} UTC."
+    )

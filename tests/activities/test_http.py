@@ -1,3 +1,5 @@
+import ipaddress
+import socket
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -8,11 +10,12 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.http import HttpActions
-from contracts import ActionContext
+from contracts import ActionContext, Policy
 from contracts.actions import HttpRequestParams
 from tests.local_http import LocalHttp, json_route
 
-CTX = ActionContext(run_id="r", step_id="s", workspace="/tmp")
+LOOPBACK = Policy(allow_hosts=["127.0.0.1"])
+CTX = ActionContext(run_id="r", step_id="s", workspace="/tmp", policy=LOOPBACK)
 
 
 def echo(handler: object, body: bytes) -> tuple[int, dict[str, str], bytes]:
@@ -28,6 +31,9 @@ def server() -> Iterator[LocalHttp]:
             "/busy": lambda h, b: (429, {"Retry-After": "2"}, b"busy"),
             "/broken": lambda h, b: (500, {}, b"oops"),
             "/big": lambda h, b: (200, {}, b"x" * 5000),
+            "/hop": lambda h, b: (302, {"Location": "/items"}, b""),
+            "/to-metadata": lambda h, b: (302, {"Location": "http://169.254.169.254/x"}, b""),
+            "/loop": lambda h, b: (302, {"Location": "/loop"}, b""),
         }
     )
     yield local
@@ -40,9 +46,9 @@ async def http() -> AsyncIterator[HttpActions]:
         yield HttpActions(client)
 
 
-async def call(http: HttpActions, **params: object) -> object:
+async def call(http: HttpActions, context: ActionContext = CTX, **params: object) -> object:
     return await ActivityEnvironment().run(
-        http.http_request, CTX, HttpRequestParams.model_validate(params)
+        http.http_request, context, HttpRequestParams.model_validate(params)
     )
 
 
@@ -77,8 +83,35 @@ async def test_statuses_are_classified(server: LocalHttp, http: HttpActions) -> 
 async def test_limits_and_schemes(server: LocalHttp, http: HttpActions, tmp_path: Path) -> None:
     with pytest.raises(ApplicationError, match="exceeds 1000 bytes"):
         await call(http, url=server.url("/big"), max_response_bytes=1000)
-    with pytest.raises(ApplicationError, match="scheme 'file' is not allowed"):
+    with pytest.raises(ApplicationError, match="scheme 'file' is not allowed") as scheme:
         await call(http, url=f"file://{tmp_path}")
+    assert scheme.value.type == "BlockedByPolicy" and scheme.value.non_retryable
     with pytest.raises(ApplicationError) as refused:
         await call(http, url="http://127.0.0.1:9/")
     assert refused.value.type == "HttpConnection" and not refused.value.non_retryable
+
+
+async def test_every_redirect_hop_passes_the_policy(server: LocalHttp, http: HttpActions) -> None:
+    result = await call(http, url=server.url("/hop"))
+    assert result.output["body"] == {"items": [1, 2]}  # type: ignore[attr-defined]
+    with pytest.raises(ApplicationError, match=r"169\.254\.169\.254 is a link-local") as caught:
+        await call(http, url=server.url("/to-metadata"))
+    assert caught.value.type == "BlockedByPolicy" and caught.value.non_retryable
+    with pytest.raises(ApplicationError, match="more than 5 redirects"):
+        await call(http, url=server.url("/loop"))
+
+
+async def test_loopback_needs_allowing_even_by_ip(server: LocalHttp, http: HttpActions) -> None:
+    plain = ActionContext(run_id="r", step_id="s", workspace="/tmp")
+    with pytest.raises(ApplicationError, match="private/loopback address") as caught:
+        await call(http, plain, url=server.url("/items"))
+    assert caught.value.type == "BlockedByPolicy"
+    assert server.hits == []  # refused before anything was sent
+
+
+async def test_a_name_is_judged_by_the_addresses_it_resolves_to(http: HttpActions) -> None:
+    name = socket.gethostname()  # resolves through /etc/hosts to this machine
+    assert ipaddress.ip_address(socket.gethostbyname(name)).is_private, "needs a local name"
+    plain = ActionContext(run_id="r", step_id="s", workspace="/tmp")
+    with pytest.raises(ApplicationError, match=f"{name} is a private/loopback address"):
+        await call(http, plain, url=f"http://{name}:9/")

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Worker
 
-from contracts import Plan, Review, RunInput, RunResult, RunStatus, StepStatus
+from contracts import Policy, Review, RunResult, RunStatus, StepStatus
 from tests.fake_llm import FakeLlm
 from tests.local_http import LocalHttp
+from tests.workflows.runs import DEMO_PLAN, activity_types, assert_replays, plan, start
 from workflows.agent import AgentWorkflow
 
 TOTALS = [
@@ -25,55 +23,6 @@ TOTALS = [
     {"region": "East", "revenue": 599.5},
     {"region": "West", "revenue": 808},
 ]
-
-
-def plan(*steps: dict[str, Any]) -> Plan:
-    return Plan.model_validate(
-        {"steps": [{"title": s["id"], "depends_on": [], **s} for s in steps]}
-    )
-
-
-DEMO_PLAN = plan(
-    {"id": "read", "action": "file_read", "params": {"path": "data/sales.csv"}},
-    {
-        "id": "total",
-        "action": "transform",
-        "params": {
-            "input": "${steps.read.output}",
-            "group_by": "region",
-            "aggregate": {"revenue": "sum"},
-        },
-    },
-    {
-        "id": "write",
-        "action": "file_write",
-        "params": {"path": "out/revenue.json", "content": "${steps.total.output}"},
-    },
-)
-
-
-async def start(
-    client: Client, task_queue: str, workspace: Path, **fields: Any
-) -> WorkflowHandle[AgentWorkflow, RunResult]:
-    fields.setdefault("goal", "total revenue per region")
-    run_input = RunInput(workspace=str(workspace), **fields)
-    return await client.start_workflow(
-        AgentWorkflow.run, run_input, id=f"test-{uuid.uuid4()}", task_queue=task_queue
-    )
-
-
-async def activity_types(handle: WorkflowHandle[Any, Any]) -> list[str]:
-    history = await handle.fetch_history()
-    return [
-        e.activity_task_scheduled_event_attributes.activity_type.name
-        for e in history.events
-        if e.HasField("activity_task_scheduled_event_attributes")
-    ]
-
-
-async def assert_replays(handle: WorkflowHandle[Any, Any]) -> None:
-    replayer = Replayer(workflows=[AgentWorkflow], data_converter=pydantic_data_converter)
-    await replayer.replay_workflow(await handle.fetch_history())
 
 
 async def test_planned_run_writes_the_file_and_replays(
@@ -115,7 +64,13 @@ async def test_independent_steps_really_overlap(
             for n in range(3)
         ]
         handle = await start(
-            client, task_queue, workspace, plan=plan(*steps), review=False, max_parallel=3
+            client,
+            task_queue,
+            workspace,
+            plan=plan(*steps),
+            review=False,
+            max_parallel=3,
+            policy=Policy(allow_hosts=["127.0.0.1"]),
         )
         result = await handle.result()
     finally:

@@ -1,0 +1,92 @@
+"""Guardrail policy and approval messages: pinned in the run input, decided in code.
+
+The LLM never sees a way around these: workflow code decides allow / approve / block from
+the policy in ``RunInput`` (so a replay decides the same), and activities check the final
+arguments again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from contracts.actions import Risk
+
+Decision = Literal["allow", "approve", "block"]
+
+DEFAULT_DECISIONS: dict[Risk, Decision] = {
+    Risk.READ: "allow",
+    Risk.WRITE: "allow",
+    Risk.EXTERNAL: "approve",
+    Risk.DESTRUCTIVE: "approve",
+}
+
+
+class Policy(BaseModel):
+    """What a run may do without asking; defaults are what a careful user expects."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decisions: dict[Risk, Decision] = Field(
+        default_factory=lambda: dict(DEFAULT_DECISIONS),
+        description="Per risk class: allow, approve (ask a person) or block",
+    )
+    allow_hosts: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Private or loopback hosts HTTP steps may reach: names, IPs or CIDRs, e.g. "
+            "127.0.0.1, 10.0.0.0/8, db.internal. Link-local/metadata addresses stay blocked."
+        ),
+    )
+    approval_timeout_seconds: float = Field(
+        default=24 * 3600, gt=0, description="Undecided approvals are denied after this"
+    )
+
+    def decision_for(self, risk: Risk) -> Decision:
+        """The configured decision, or the default for a risk class the file left out."""
+        return self.decisions.get(risk, DEFAULT_DECISIONS[risk])
+
+
+class ApprovalDecision(BaseModel):
+    """Payload of the ``approve`` / ``reject`` signals: ``{"step_id": "...", "note": "..."}``."""
+
+    step_id: str
+    note: str = ""
+    by: str = Field(default="someone", description="Who decided, for the audit trail")
+    args_hash: str | None = Field(
+        default=None, description="Optional: only decide if the arguments still hash to this"
+    )
+
+
+class DecideRequest(ApprovalDecision):
+    """Payload of the ``decide`` update: a decision that is validated before it is accepted."""
+
+    approve: bool
+
+
+class PendingApproval(BaseModel):
+    """A step waiting for a person, with the exact arguments the decision binds to."""
+
+    step_id: str
+    title: str
+    action: str
+    risk: Risk
+    reason: str
+    args_hash: str
+    arguments: JsonValue
+    requested_at: datetime
+    deadline: datetime
+
+
+class ApprovalRecord(BaseModel):
+    """One entry of the audit trail: who decided what about which exact arguments."""
+
+    step_id: str
+    outcome: Literal["approved", "rejected", "timed_out"]
+    by: str
+    at: datetime
+    args_hash: str
+    note: str = ""
+    via: Literal["signal", "update", "timeout"]

@@ -1,0 +1,48 @@
+"""A run's policy from the command line: a TOML or JSON file plus a few flags on top."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from contracts import Policy
+
+
+class PolicyFileProblem(Exception):
+    """The policy file cannot be read or is invalid; the message says where and why."""
+
+
+def load_policy(
+    path: Path | None,
+    *,
+    allow_hosts: list[str] | None = None,
+    approval_timeout_seconds: float | None = None,
+) -> Policy:
+    """The default policy, or ``path`` (``.toml`` or ``.json``), with flags applied last."""
+    data: dict[str, object] = {}
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+            data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+        except OSError as exc:
+            raise PolicyFileProblem(f"cannot read policy file {path}: {exc.strerror}") from exc
+        except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+            raise PolicyFileProblem(f"policy file {path} cannot be parsed: {exc}") from exc
+    try:
+        policy = Policy.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'policy'}: {e['msg']}" for e in exc.errors()
+        )
+        raise PolicyFileProblem(f"policy file {path}: {problems}") from exc
+    updates: dict[str, object] = {}
+    if allow_hosts:
+        updates["allow_hosts"] = [*policy.allow_hosts, *allow_hosts]
+    if approval_timeout_seconds is not None:
+        if approval_timeout_seconds <= 0:
+            raise PolicyFileProblem("--approval-timeout must be more than 0 seconds")
+        updates["approval_timeout_seconds"] = approval_timeout_seconds
+    return policy.model_copy(update=updates)

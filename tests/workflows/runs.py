@@ -1,0 +1,77 @@
+"""Helpers for workflow tests: build plans, start runs, read history, replay."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from contracts import PendingApproval, Plan, RunInput, RunResult
+from workflows.agent import AgentWorkflow
+
+
+def plan(*steps: dict[str, Any]) -> Plan:
+    return Plan.model_validate(
+        {"steps": [{"title": s["id"], "depends_on": [], **s} for s in steps]}
+    )
+
+
+DEMO_PLAN = plan(
+    {"id": "read", "action": "file_read", "params": {"path": "data/sales.csv"}},
+    {
+        "id": "total",
+        "action": "transform",
+        "params": {
+            "input": "${steps.read.output}",
+            "group_by": "region",
+            "aggregate": {"revenue": "sum"},
+        },
+    },
+    {
+        "id": "write",
+        "action": "file_write",
+        "params": {"path": "out/revenue.json", "content": "${steps.total.output}"},
+    },
+)
+
+
+async def start(
+    client: Client, task_queue: str, workspace: Path, **fields: Any
+) -> WorkflowHandle[AgentWorkflow, RunResult]:
+    fields.setdefault("goal", "total revenue per region")
+    run_input = RunInput(workspace=str(workspace), **fields)
+    return await client.start_workflow(
+        AgentWorkflow.run, run_input, id=f"test-{uuid.uuid4()}", task_queue=task_queue
+    )
+
+
+async def activity_types(handle: WorkflowHandle[Any, Any]) -> list[str]:
+    history = await handle.fetch_history()
+    return [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+
+
+async def assert_replays(handle: WorkflowHandle[Any, Any]) -> None:
+    replayer = Replayer(workflows=[AgentWorkflow], data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(await handle.fetch_history())
+
+
+async def pending_approval(
+    handle: WorkflowHandle[AgentWorkflow, RunResult], step_id: str, timeout: float = 20
+) -> PendingApproval:
+    """Wait (on the status query, not a fixed sleep) until ``step_id`` awaits approval."""
+    async with asyncio.timeout(timeout):
+        while True:
+            status = await handle.query(AgentWorkflow.status)
+            for pending in status.pending_approvals:
+                if pending.step_id == step_id:
+                    return pending
+            await asyncio.sleep(0.05)

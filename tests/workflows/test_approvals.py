@@ -1,0 +1,166 @@
+"""Approvals and guardrails in the running workflow: signals, the update, timeouts, blocks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.worker import Worker
+
+from contracts import ApprovalDecision, DecideRequest, Policy, Review, StepStatus
+from tests.fake_llm import FakeLlm
+from tests.local_http import LocalHttp
+from tests.workflows.runs import activity_types, assert_replays, pending_approval, plan, start
+from workflows.agent import AgentWorkflow
+
+LOCAL = Policy(allow_hosts=["127.0.0.1"])
+
+
+@pytest.fixture
+def server() -> Iterator[LocalHttp]:
+    local = LocalHttp({"/echo": lambda h, body: (201, {}, b"got " + body)})
+    yield local
+    local.stop()
+
+
+def post(server: LocalHttp, text: str, step_id: str = "post") -> dict[str, object]:
+    params = {"url": server.url("/echo"), "method": "POST", "text_body": text}
+    return {"id": step_id, "action": "http_request", "params": params}
+
+
+async def test_a_post_waits_for_a_signal_and_runs_once_approved(
+    client: Client, task_queue: str, workspace: Path, agent_worker: Worker, server: LocalHttp
+) -> None:
+    given = plan(post(server, "hello"))
+    handle = await start(client, task_queue, workspace, plan=given, review=False, policy=LOCAL)
+    waiting = await pending_approval(handle, "post")
+
+    assert waiting.risk.value == "external" and "HTTP POST" in waiting.reason
+    assert waiting.arguments["text_body"] == "hello"  # type: ignore[index,call-overload]
+    assert server.hits == []  # nothing is sent before a person decides
+    status = await handle.query(AgentWorkflow.status)
+    assert status.steps[0].status is StepStatus.AWAITING_APPROVAL
+
+    await handle.signal(
+        AgentWorkflow.approve, ApprovalDecision(step_id="post", by="alice", note="fine")
+    )
+    result = await handle.result()
+    assert result.status == "succeeded" and server.hits == [("POST", "/echo")]
+    [record] = result.approvals
+    assert (record.outcome, record.by, record.note, record.via) == (
+        "approved",
+        "alice",
+        "fine",
+        "signal",
+    )
+    assert record.args_hash == waiting.args_hash
+    await assert_replays(handle)
+
+
+async def test_the_update_validates_then_a_rejection_fails_a_given_plan(
+    client: Client, task_queue: str, workspace: Path, agent_worker: Worker, server: LocalHttp
+) -> None:
+    handle = await start(
+        client, task_queue, workspace, plan=plan(post(server, "x")), review=False, policy=LOCAL
+    )
+    waiting = await pending_approval(handle, "post")
+
+    with pytest.raises(WorkflowUpdateFailedError) as unknown:
+        await handle.execute_update(
+            AgentWorkflow.decide, DecideRequest(step_id="nope", approve=True)
+        )
+    assert "no step 'nope' in this run; steps: post" in str(unknown.value.cause)
+    stale = DecideRequest(step_id="post", approve=True, args_hash="0" * 16)
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(AgentWorkflow.decide, stale)
+    assert f"now waits with arguments hash {waiting.args_hash}" in str(refused.value.cause)
+
+    record = await handle.execute_update(
+        AgentWorkflow.decide,
+        DecideRequest(step_id="post", approve=False, by="bob", note="not today"),
+    )
+    assert record.outcome == "rejected" and record.via == "update"
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    assert "Rejected by bob: not today" in str(failed.value.cause)
+    assert server.hits == []
+    await assert_replays(handle)
+
+
+async def test_an_undecided_approval_times_out_as_a_timeout(
+    client: Client, task_queue: str, workspace: Path, agent_worker: Worker, server: LocalHttp
+) -> None:
+    policy = Policy(allow_hosts=["127.0.0.1"], approval_timeout_seconds=0.5)
+    handle = await start(
+        client, task_queue, workspace, plan=plan(post(server, "x")), review=False, policy=policy
+    )
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    assert "ApprovalTimedOut: no decision within 0.5 s" in str(failed.value.cause)
+    status = await handle.query(AgentWorkflow.status)
+    assert [(a.outcome, a.via) for a in status.approvals] == [("timed_out", "timeout")]
+    assert server.hits == []
+
+
+async def test_a_replan_with_new_arguments_needs_a_new_approval(
+    client: Client,
+    task_queue: str,
+    workspace: Path,
+    fake_llm: FakeLlm,
+    agent_worker: Worker,
+    server: LocalHttp,
+) -> None:
+    fake_llm.plans.append(plan(post(server, "first")))
+    fake_llm.plans.append(plan(post(server, "second")))
+    fake_llm.reviews.append(Review(verdict="done", answer="posted"))
+    handle = await start(client, task_queue, workspace, policy=LOCAL)
+    first = await pending_approval(handle, "post")
+    await handle.signal(AgentWorkflow.reject, ApprovalDecision(step_id="post", note="wrong text"))
+
+    second = await pending_approval(handle, "post")
+    assert second.args_hash != first.args_hash and second.arguments["text_body"] == "second"  # type: ignore[index,call-overload]
+    old = DecideRequest(step_id="post", approve=True, args_hash=first.args_hash)
+    with pytest.raises(WorkflowUpdateFailedError) as stale:
+        await handle.execute_update(AgentWorkflow.decide, old)
+    assert "stale decision" in str(stale.value.cause)
+    await handle.signal(AgentWorkflow.approve, ApprovalDecision(step_id="post"))
+    result = await handle.result()
+
+    assert result.status == "succeeded" and server.hits == [("POST", "/echo")]
+    assert [a.outcome for a in result.approvals] == ["rejected", "approved"]
+    assert "Rejected by someone: wrong text" in (fake_llm.plan_requests[1].feedback or "")
+    await assert_replays(handle)
+
+
+async def test_a_blocked_step_goes_back_to_the_planner_with_the_reason(
+    client: Client, task_queue: str, workspace: Path, fake_llm: FakeLlm, agent_worker: Worker
+) -> None:
+    metadata = {"url": "http://169.254.169.254/latest/meta-data", "method": "GET"}
+    fake_llm.plans.append(plan({"id": "peek", "action": "http_request", "params": metadata}))
+    fake_llm.plans.append(plan({"id": "ls", "action": "file_list", "params": {}}))
+    handle = await start(client, task_queue, workspace)
+    result = await handle.result()
+
+    [error] = fake_llm.plan_requests[1].errors
+    assert error.startswith("step 'peek' is blocked by the run's policy: 169.254.169.254 is")
+    assert await activity_types(handle) == ["plan", "plan", "file_list", "review"]
+    assert result.status == "succeeded"
+
+
+async def test_a_reference_cannot_smuggle_a_blocked_value(
+    client: Client, task_queue: str, workspace: Path, agent_worker: Worker
+) -> None:
+    (workspace / "target.txt").write_text("http://169.254.169.254/latest")
+    given = plan(
+        {"id": "read", "action": "file_read", "params": {"path": "target.txt"}},
+        {"id": "call", "action": "http_request", "params": {"url": "${steps.read.output}"}},
+    )
+    handle = await start(client, task_queue, workspace, plan=given, review=False)
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    assert "step 'call' failed: BlockedByPolicy: 169.254.169.254 is a link-local" in str(
+        failed.value.cause
+    )
+    assert await activity_types(handle) == ["file_read"]  # the call never reached a worker
