@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -31,11 +32,24 @@ PLAN = {
 }
 
 
+_opened: list[LlmProvider] = []
+
+
+@pytest.fixture(autouse=True)
+async def close_providers() -> AsyncIterator[None]:
+    """Close every client a test opened: an unclosed one warns at some later GC."""
+    yield
+    while _opened:
+        await _opened.pop().aclose()
+
+
 def activities(scripted: ScriptedLlm, seed: int | None = None) -> LlmActivities:
     settings = Settings(
         openai_base_url=scripted.base_url, openai_api_key="sk-test", model="m", llm_seed=seed
     )
-    return LlmActivities(LlmProvider(settings))
+    provider = LlmProvider(settings)
+    _opened.append(provider)
+    return LlmActivities(provider)
 
 
 async def test_plan_uses_the_catalog_schema_and_records_usage(scripted_llm: ScriptedLlm) -> None:
