@@ -17,12 +17,14 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 
-from contracts import Plan, Policy, RunInput, RunResult
+from contracts import Budget, Plan, Policy, RunInput, RunResult
 from runtime import devserver
 from runtime.connection import connect, connect_config, default_address, explicit_address, pollers
 from runtime.decisions import DecisionRefused, decide, pending_text, prompter, status_text
@@ -52,12 +54,16 @@ def _add_decision_commands(parser: argparse.ArgumentParser) -> None:
     show = commands.add_parser("status", help="a run's phase, steps and pending approvals")
     show.add_argument("run", help="workflow id of the run")
     commands.add_parser("pending", help="every step awaiting approval, across runs")
+    for name, what in (("pause", "start no new step or LLM call"), ("resume", "continue")):
+        control = commands.add_parser(name, help=f"{what} (running steps finish)")
+        control.add_argument("run", help="workflow id of the run")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
-        epilog="Approvals: starter.py approve RUN STEP | reject RUN STEP | status RUN | pending",
+        epilog="Commands: approve RUN STEP | reject RUN STEP | status RUN | pending | "
+        "pause RUN | resume RUN",
     )
     parser.add_argument("--goal", help="what to achieve, in plain language")
     parser.add_argument("--plan", type=Path, help="run this plan (JSON file), skip planning")
@@ -86,6 +92,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--approval-timeout", type=float, metavar="SECONDS", help="deny undecided approvals after"
+    )
+    budget = parser.add_argument_group("budget (a used-up limit asks for an extension)")
+    budget.add_argument("--max-steps", type=int, metavar="N", help="steps started")
+    budget.add_argument("--max-llm-calls", type=int, metavar="N", help="LLM requests")
+    budget.add_argument("--max-tokens", type=int, metavar="N", help="prompt + completion")
+    budget.add_argument("--max-minutes", type=float, metavar="M", help="wall time of the run")
+    budget.add_argument(
+        "--on-budget",
+        choices=("ask", "fail"),
+        default="ask",
+        help="when a limit is used up: ask a person to extend it (default) or fail",
     )
     parser.add_argument(
         "--yes",
@@ -130,6 +147,16 @@ def build_input(args: argparse.Namespace) -> RunInput:
         )
     except PolicyFileProblem as exc:
         raise UsageProblem(str(exc)) from exc
+    try:
+        budget = Budget(
+            max_steps=args.max_steps,
+            max_llm_calls=args.max_llm_calls,
+            max_tokens=args.max_tokens,
+            max_wall_seconds=args.max_minutes * 60 if args.max_minutes is not None else None,
+            on_exhausted=args.on_budget,
+        )
+    except ValidationError as exc:
+        raise UsageProblem(f"budget: {format_validation_error(exc)}") from exc
     plan = load_plan(args.plan, policy) if args.plan else None
     goal = (args.goal or "").strip()
     if not goal and plan is None:
@@ -146,6 +173,7 @@ def build_input(args: argparse.Namespace) -> RunInput:
         review=review,
         max_parallel=args.max_parallel,
         policy=policy,
+        budget=budget,
     )
 
 
@@ -248,12 +276,27 @@ async def run(args: argparse.Namespace) -> int:
 
 
 async def run_command(args: argparse.Namespace) -> int:
-    """approve / reject / status / pending: talk to a server that is already running."""
-    client = await connect(connect_config(args.profile))
+    """approve / reject / status / pending / pause / resume: talk to a running server."""
+    config = connect_config(args.profile)
+    try:
+        client = await connect(config)
+    except RuntimeError as exc:
+        where = explicit_address(config) or default_address()
+        raise UsageProblem(
+            f"cannot reach the Temporal server at {where} ({str(exc)[:120]}); is it running? "
+            "Set TEMPORAL_ADDRESS or --profile for another server"
+        ) from exc
     if args.command == "status":
         print(await status_text(client, args.run))
     elif args.command == "pending":
         print(await pending_text(client))
+    elif args.command in ("pause", "resume"):
+        handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(args.run)
+        try:
+            await handle.signal(args.command)
+        except RPCError as exc:
+            raise UsageProblem(f"run {args.run}: {exc.message}") from exc
+        print(f"sent {args.command} to {args.run}")
     else:
         approve = args.command == "approve"
         record = await decide(client, args.run, args.step, approve=approve, note=args.note)

@@ -15,6 +15,7 @@ from contracts.plan import Plan, PlanVersion, Step
 from contracts.policy import (
     ApprovalDecision,
     ApprovalRecord,
+    Budget,
     DecideRequest,
     PendingApproval,
     Policy,
@@ -43,6 +44,7 @@ __all__ = [
     "ActionSpec",
     "ApprovalDecision",
     "ApprovalRecord",
+    "Budget",
     "DecideRequest",
     "PendingApproval",
     "Phase",

@@ -43,6 +43,9 @@ class Policy(BaseModel):
     approval_timeout_seconds: float = Field(
         default=24 * 3600, gt=0, description="Undecided approvals are denied after this"
     )
+    plan_signoff: bool = Field(
+        default=False, description="Wait for one approval of each plan before running it"
+    )
 
     def decision_for(self, risk: Risk) -> Decision:
         """The configured decision, or the default for a risk class the file left out."""
@@ -72,7 +75,7 @@ class PendingApproval(BaseModel):
     step_id: str
     title: str
     action: str
-    risk: Risk
+    risk: Risk | None = Field(description="None for a plan sign-off or a budget extension")
     reason: str
     args_hash: str
     arguments: JsonValue
@@ -90,3 +93,19 @@ class ApprovalRecord(BaseModel):
     args_hash: str
     note: str = ""
     via: Literal["signal", "update", "timeout"]
+
+
+class Budget(BaseModel):
+    """Limits of one run; None means unlimited. Re-plans are bounded by ``max_replans``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_steps: int | None = Field(default=None, ge=1, description="Steps started")
+    max_llm_calls: int | None = Field(default=None, ge=1, description="LLM requests")
+    max_tokens: int | None = Field(default=None, ge=1, description="Prompt + completion")
+    max_wall_seconds: float | None = Field(default=None, gt=0, description="Since the start")
+    on_exhausted: Literal["ask", "fail"] = Field(
+        default="ask",
+        description='"ask": pause and wait for an approval of key "budget" that extends '
+        'the exhausted limit by its original amount; "fail": fail the run',
+    )

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, JsonValue
 
 from contracts.plan import Plan, PlanVersion
-from contracts.policy import ApprovalRecord, PendingApproval, Policy
+from contracts.policy import ApprovalRecord, Budget, PendingApproval, Policy
 
 TASK_QUEUE = "agent-workflows"
 WORKFLOW_NAME = "AgentWorkflow"
@@ -46,6 +46,7 @@ class RunInput(BaseModel):
     max_replans: int = Field(default=2, ge=0, le=20)
     max_plan_repairs: int = Field(default=3, ge=0, le=10)
     policy: Policy = Field(default_factory=Policy, description="Guardrails and approvals")
+    budget: Budget = Field(default_factory=Budget, description="Limits; unlimited by default")
 
 
 class StepStatus(StrEnum):
@@ -99,6 +100,8 @@ class RunStatus(BaseModel):
     usage: Usage
     plan: Plan | None = None
     pending_approvals: list[PendingApproval] = Field(default_factory=list)
+    paused: bool = False
+    budget: Budget | None = Field(default=None, description="Current limits, with extensions")
     approvals: list[ApprovalRecord] = Field(default_factory=list, description="Audit trail")
 
 

@@ -12,6 +12,7 @@ from temporalio.client import WorkflowHandle, WorkflowQueryFailedError, Workflow
 from temporalio.service import RPCError
 
 from contracts import PendingApproval, RunResult, RunStatus, StepState
+from workflows.digest import kind
 
 QUERY_ERRORS = (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError)
 POLL_SECONDS = 0.5
@@ -78,7 +79,7 @@ def approval_lines(run_id: str, pending: PendingApproval) -> str:
     arguments = json.dumps(pending.arguments, indent=2, ensure_ascii=False)
     indented = "\n".join(f"      {line}" for line in arguments.splitlines())
     return (
-        f"  step '{pending.step_id}' needs approval ({pending.risk.value}: {pending.reason}); "
+        f"  '{pending.step_id}' needs approval ({kind(pending)}: {pending.reason}); "
         f"arguments (hash {pending.args_hash}):\n{indented}\n"
         f"    approve: python starter.py approve {run_id} {pending.step_id} [--note TEXT]\n"
         f"    reject:  python starter.py reject {run_id} {pending.step_id} [--note TEXT]\n"

@@ -14,7 +14,7 @@ import pytest
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.worker import Worker
 
-from contracts import Plan, Policy
+from contracts import Plan, Policy, RunStatus
 from runtime.devserver import find_temporal_cli
 from tests.local_http import LocalHttp
 from tests.test_starter import REPO, clean_env
@@ -133,6 +133,24 @@ async def test_yes_approves_for_scripts_and_the_output_says_so(
     done = await run(command, env)
 
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "step 'post' needs approval (external: HTTP POST" in done.stdout
+    assert "'post' needs approval (http_request, external: HTTP POST" in done.stdout
     assert "approved step 'post'" in done.stdout
     assert server.hits == [("POST", "/echo")]
+
+
+async def test_pause_and_resume_from_the_command_line(
+    client: Client, task_queue: str, workspace: Path, agent_worker: Worker, server: LocalHttp
+) -> None:
+    handle = await start(
+        client, task_queue, workspace, plan=post_plan(server), review=False, policy=LOCAL
+    )
+    await pending_approval(handle, "post")
+    paused = await starter(client, "pause", handle.id)
+    assert paused.returncode == 0 and paused.stdout.strip() == f"sent pause to {handle.id}"
+    assert (await handle.query("status", result_type=RunStatus)).paused
+    resumed = await starter(client, "resume", handle.id)
+    assert resumed.returncode == 0
+    assert not (await handle.query("status", result_type=RunStatus)).paused
+    missing = await starter(client, "pause", "no-such-run")
+    assert missing.returncode == 2 and "run no-such-run:" in missing.stderr
+    await handle.cancel()

@@ -32,6 +32,8 @@ def clean_env(**extra: str) -> dict[str, str]:
         (["--goal", "   "], 'give a goal: --goal "what to achieve"'),
         (["--plan", "/no/such/plan.json"], "cannot read plan file /no/such/plan.json"),
         (["--goal", "g", "--workspace", "/no/such/dir"], "workspace /no/such/dir is not a folder"),
+        (["--goal", "g", "--max-steps", "0"], "budget: max_steps: Input should be greater"),
+        (["--goal", "g", "--approval-timeout", "0"], "--approval-timeout must be more than 0"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(

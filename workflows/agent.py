@@ -8,6 +8,7 @@ failures raise a non-retryable ``ApplicationError`` carrying the partial ``RunRe
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Literal
 
@@ -26,7 +27,6 @@ with workflow.unsafe.imports_passed_through():
         ApprovalDecision,
         ApprovalRecord,
         DecideRequest,
-        PendingApproval,
         Phase,
         Plan,
         PlanDraft,
@@ -45,6 +45,16 @@ with workflow.unsafe.imports_passed_through():
         Usage,
     )
     from contracts.actions import LLM_RETRY, LLM_TIMEOUT, WaitParams
+    from workflows.approvals import ApprovalDesk, Via, refusal
+    from workflows.budgets import (
+        FOR_LLM_CALL,
+        FOR_LLM_STEP,
+        FOR_STEP,
+        Spent,
+        describe,
+        exhausted_limit,
+        extended,
+    )
     from workflows.completion import missing_files
     from workflows.dag import next_moves
     from workflows.digest import approval_details, digest, summarize_sinks
@@ -55,7 +65,7 @@ with workflow.unsafe.imports_passed_through():
         step_dependencies,
         validate_plan,
     )
-    from workflows.policy import Verdict, arguments_hash, blocked_steps, judge
+    from workflows.policy import Verdict, blocked_steps, judge
     from workflows.references import ReferenceProblem, condition_holds, resolve
 
 
@@ -93,9 +103,11 @@ class AgentWorkflow:
         self._usage = Usage()
         self._replans = 0
         self._hopeless: dict[str, str] = {}  # fingerprint -> error of a step failing for good
-        self._pending: dict[str, PendingApproval] = {}
-        self._decided: dict[str, ApprovalRecord] = {}  # step id -> decision not yet consumed
-        self._approvals: list[ApprovalRecord] = []
+        timeout = timedelta(seconds=run_input.policy.approval_timeout_seconds)
+        self._desk = ApprovalDesk(timeout, on_change=lambda: self._set_phase(self._phase))
+        self._paused = False
+        self._budget = run_input.budget
+        self._started = 0  # steps started, for the step budget
 
     @workflow.run
     async def run(self, run_input: RunInput) -> RunResult:
@@ -109,8 +121,16 @@ class AgentWorkflow:
         else:
             await self._make_plan(PlanRequest(goal=run_input.goal), "initial plan")
         while True:
-            await self._execute()
-            review = await self._judge()
+            refused = await self._sign_off() if run_input.policy.plan_signoff else None
+            if refused is None:
+                await self._execute()
+                review = await self._judge()
+            else:
+                verdict = "replan" if run_input.plan is None or run_input.review else "fail"
+                feedback = f"A person did not sign off the plan ({refused}). Change it."
+                review = Review(
+                    verdict=verdict, answer=f"plan not signed off: {refused}", feedback=feedback
+                )
             if review.verdict == "done":
                 self._set_phase(Phase.SUCCEEDED)
                 return self._result("succeeded", review.answer)
@@ -141,124 +161,124 @@ class AgentWorkflow:
             steps=list(self._steps.values()),
             usage=self._usage,
             plan=Plan(steps=list(self._definitions.values())) if self._definitions else None,
-            pending_approvals=list(self._pending.values()),
-            approvals=self._approvals,
+            pending_approvals=list(self._desk.pending.values()),
+            approvals=self._desk.audit,
+            paused=self._paused,
+            budget=self._budget,
         )
 
-    # -- approvals ------------------------------------------------------------------
+    # -- messages: approvals, pause/resume ------------------------------------------
 
     @workflow.signal(
-        description='Approve a step awaiting approval. Input: {"step_id": "...", "note": "..."}'
+        description='Approve what awaits approval (a step, "plan" or "budget"). '
+        'Input: {"step_id": "...", "note": "..."}'
     )
     def approve(self, decision: ApprovalDecision) -> None:
-        self._record_decision(decision, approve=True, via="signal")
+        self._decide(decision, approve=True, via="signal")
 
     @workflow.signal(
-        description='Reject a step awaiting approval. Input: {"step_id": "...", "note": "..."}'
+        description='Reject what awaits approval (a step, "plan" or "budget"). '
+        'Input: {"step_id": "...", "note": "..."}'
     )
     def reject(self, decision: ApprovalDecision) -> None:
-        self._record_decision(decision, approve=False, via="signal")
+        self._decide(decision, approve=False, via="signal")
 
     @workflow.update(
-        description="Approve or reject a waiting step and get the audit record back. Input: "
-        '{"step_id": "...", "approve": true, "note": "..."}'
+        description="Approve or reject what awaits approval and get the audit record back. "
+        'Input: {"step_id": "...", "approve": true, "note": "..."}'
     )
     def decide(self, request: DecideRequest) -> ApprovalRecord:
-        record = self._record_decision(request, approve=request.approve, via="update")
+        record = self._decide(request, approve=request.approve, via="update")
         if record is None:  # the validator refuses these first; fail the update, not the run
-            raise ApplicationError(self._decision_problem(request) or "decision refused")
+            raise ApplicationError(self._desk.problem(request, self._steps) or "refused")
         return record
 
     @decide.validator
     def _validate_decide(self, request: DecideRequest) -> None:
-        problem = self._decision_problem(request)
+        problem = self._desk.problem(request, self._steps)
         if problem:
             raise ValueError(problem)
 
-    def _decision_problem(self, decision: ApprovalDecision) -> str | None:
-        step_id = decision.step_id
-        if step_id not in self._steps:
-            return f"no step '{step_id}' in this run; steps: {', '.join(self._steps) or 'none'}"
-        pending = self._pending.get(step_id)
-        if pending is None or step_id in self._decided:
-            status = self._steps[step_id].status.value
-            return f"step '{step_id}' is not awaiting approval (it is {status})"
-        if decision.args_hash is not None and decision.args_hash != pending.args_hash:
-            return (
-                f"stale decision: step '{step_id}' now waits with arguments hash "
-                f"{pending.args_hash}, not {decision.args_hash}; review its arguments again"
-            )
-        return None
-
-    def _record_decision(
-        self, decision: ApprovalDecision, *, approve: bool, via: Literal["signal", "update"]
+    def _decide(
+        self, decision: ApprovalDecision, *, approve: bool, via: Via
     ) -> ApprovalRecord | None:
-        problem = self._decision_problem(decision)
+        problem = self._desk.problem(decision, self._steps)
         if problem:
             workflow.logger.warning("Ignored %s decision: %s", via, problem)
             return None
-        record = ApprovalRecord(
-            step_id=decision.step_id,
-            outcome="approved" if approve else "rejected",
-            by=decision.by,
-            at=workflow.now(),
-            args_hash=self._pending[decision.step_id].args_hash,
-            note=decision.note,
-            via=via,
-        )
-        self._approvals.append(record)
-        self._decided[decision.step_id] = record
-        return record
+        return self._desk.record(decision, approve=approve, via=via)
+
+    @workflow.signal(description="Start no new step or LLM call until resume; running steps finish")
+    def pause(self) -> None:
+        self._paused = True
+        self._set_phase(self._phase)
+
+    @workflow.signal(description="Continue a paused run")
+    def resume(self) -> None:
+        self._paused = False
+        self._set_phase(self._phase)
+
+    async def _unpaused(self) -> None:
+        await workflow.wait_condition(lambda: not self._paused, timeout_summary="paused")
 
     async def _await_approval(
         self, step: Step, verdict: Verdict, arguments: dict[str, JsonValue]
     ) -> str | None:
         """Wait for a person's decision on the exact arguments; None means approved,
         otherwise the reason the step may not run."""
-        timeout = timedelta(seconds=self._input.policy.approval_timeout_seconds)
-        now = workflow.now()
-        pending = PendingApproval(
-            step_id=step.id,
+        self._steps[step.id].status = StepStatus.AWAITING_APPROVAL
+        record = await self._desk.ask(
+            step.id,
             title=step.title,
             action=step.action,
             risk=verdict.risk,
             reason=verdict.reason,
-            args_hash=arguments_hash(step.action, arguments),
             arguments=arguments,
-            requested_at=now,
-            deadline=now + timeout,
         )
-        self._pending[step.id] = pending
-        self._steps[step.id].status = StepStatus.AWAITING_APPROVAL
-        self._set_phase(self._phase)
-        try:
-            await workflow.wait_condition(
-                lambda: step.id in self._decided,
-                timeout=timeout,
-                timeout_summary=f"approval of {step.id}",
-            )
-        except TimeoutError:
-            self._decided[step.id] = ApprovalRecord(
-                step_id=step.id,
-                outcome="timed_out",
-                by="policy",
-                at=workflow.now(),
-                args_hash=pending.args_hash,
-                note=f"no decision within {timeout.total_seconds():g} s",
-                via="timeout",
-            )
-            self._approvals.append(self._decided[step.id])
-        # No try/finally: on eviction the coroutine is closed and must not touch the run.
-        del self._pending[step.id]
         self._steps[step.id].status = StepStatus.RUNNING
-        self._set_phase(self._phase)
-        record = self._decided.pop(step.id)
-        if record.outcome == "approved":
-            return None
-        if record.outcome == "timed_out":
-            return f"ApprovalTimedOut: {record.note}, so it did not run"
-        note = f": {record.note}" if record.note else ""
-        return f"Rejected by {record.by}{note}"
+        return refusal(record)
+
+    async def _sign_off(self) -> str | None:
+        """With ``plan_signoff``: one approval of the whole current plan, shown in full."""
+        plan = Plan(steps=list(self._definitions.values()))
+        pending = [s for s in plan.steps if self._steps[s.id].status is StepStatus.PENDING]
+        record = await self._desk.ask(
+            "plan",
+            title=f"Sign off plan v{len(self._plans)}",
+            action="plan",
+            risk=None,
+            reason=f"the run's policy asks for a sign-off; {len(pending)} steps will run",
+            arguments=Plan(steps=pending).model_dump(mode="json"),
+        )
+        return refusal(record)
+
+    def _spent(self) -> Spent:
+        elapsed = workflow.now() - workflow.info().start_time
+        return Spent(self._started, self._usage, elapsed.total_seconds())
+
+    async def _within_budget(self, limits: tuple[str, ...], next_steps: int = 0) -> None:
+        """Return once the run may go on; a used-up limit asks for an extension (or fails)."""
+        while name := exhausted_limit(self._budget, self._spent(), limits, next_steps=next_steps):
+            reason = describe(self._budget, self._spent(), name)
+            if self._input.budget.on_exhausted == "fail":
+                raise self._failure(reason, "BudgetExhausted")
+            extension = extended(self._budget, self._input.budget, name)
+            record = await self._desk.ask(
+                "budget",
+                title=f"Extend {name}",
+                action="extend_budget",
+                risk=None,
+                reason=reason,
+                arguments={
+                    "limit": name,
+                    "from": getattr(self._budget, name),
+                    "to": getattr(extension, name),
+                },
+            )
+            why_not = refusal(record)
+            if why_not is not None:
+                raise self._failure(f"{reason}; not extended: {why_not}", "BudgetExhausted")
+            self._budget = extension
 
     # -- planning -------------------------------------------------------------------
 
@@ -268,6 +288,8 @@ class AgentWorkflow:
         rejected: str | None = None
         for _ in range(self._input.max_plan_repairs + 1):
             self._set_phase(Phase.PLANNING)
+            await self._unpaused()
+            await self._within_budget(FOR_LLM_CALL)
             draft = await workflow.execute_activity(
                 "plan",
                 request.model_copy(update={"errors": errors, "rejected_plan": rejected}),
@@ -317,17 +339,22 @@ class AgentWorkflow:
         self._set_phase(Phase.EXECUTING)
         running: dict[str, asyncio.Task[None]] = {}
         while True:
+            paused = self._paused
             moves = next_moves(
                 list(self._steps),
                 self._dependencies,
                 {key: state.status for key, state in self._steps.items()},
-                self._input.max_parallel - len(running),
+                0 if paused else self._input.max_parallel - len(running),
             )
             for step_id, reason in moves.skip.items():
                 self._skip(step_id, reason)
             settled_without_running = bool(moves.skip)
             for step_id in moves.start:
                 if self._condition_allows(step_id):
+                    action = self._definitions[step_id].action
+                    limits = FOR_LLM_STEP if action == "llm" else FOR_STEP
+                    await self._within_budget(limits, next_steps=1)
+                    self._started += 1
                     self._steps[step_id].status = StepStatus.RUNNING
                     running[step_id] = asyncio.create_task(self._run_step(step_id))
                 else:
@@ -335,10 +362,18 @@ class AgentWorkflow:
             if settled_without_running:
                 continue  # a skip or failure may unblock or skip others; recompute
             if not running:
+                if paused and self._in(StepStatus.PENDING):
+                    await self._unpaused()
+                    continue
                 return
-            await workflow.wait(list(running.values()), return_when=asyncio.FIRST_COMPLETED)
+            await workflow.wait_condition(self._step_done_or_pause_flipped(running, paused))
             for step_id in [key for key, task in running.items() if task.done()]:
                 running.pop(step_id).result()  # re-raises cancellation and bugs
+
+    def _step_done_or_pause_flipped(
+        self, running: dict[str, asyncio.Task[None]], paused: bool
+    ) -> Callable[[], bool]:
+        return lambda: any(t.done() for t in running.values()) or self._paused != paused
 
     def _condition_allows(self, step_id: str) -> bool:
         when = self._definitions[step_id].when
@@ -371,10 +406,10 @@ class AgentWorkflow:
         if verdict.decision == "block":
             return self._finish_failed(state, f"BlockedByPolicy: {verdict.reason}")
         if verdict.decision == "approve":
-            refusal = await self._await_approval(step, verdict, arguments)
-            if refusal is not None:
-                timed_out = refusal.startswith("ApprovalTimedOut")
-                return self._finish_failed(state, refusal, for_good=not timed_out)
+            why_not = await self._await_approval(step, verdict, arguments)
+            if why_not is not None:
+                timed_out = why_not.startswith("ApprovalTimedOut")
+                return self._finish_failed(state, why_not, for_good=not timed_out)
         try:
             if isinstance(params, WaitParams):
                 await workflow.sleep(timedelta(seconds=params.seconds), summary=step.title)
@@ -453,6 +488,8 @@ class AgentWorkflow:
                 answer=summarize_sinks(self._steps.values(), self._dependencies),
             )
         self._set_phase(Phase.REVIEWING)
+        await self._unpaused()
+        await self._within_budget(FOR_LLM_CALL)
         outcome = await workflow.execute_activity(
             "review",
             ReviewRequest(
@@ -482,7 +519,10 @@ class AgentWorkflow:
             f"**{phase.value}** · plan v{len(self._plans)} · {done}/{len(self._steps)} "
             f"steps succeeded · {self._usage.total_tokens} tokens"
         )
-        waiting = [approval_details(workflow.info().workflow_id, p) for p in self._pending.values()]
+        if self._paused:
+            summary += " · **paused** (signal resume to continue)"
+        run_id = workflow.info().workflow_id
+        waiting = [approval_details(run_id, p) for p in self._desk.pending.values()]
         workflow.set_current_details("\n\n".join([summary, *waiting]))
 
     def _result(
@@ -496,7 +536,7 @@ class AgentWorkflow:
             superseded_steps=self._superseded,
             usage=self._usage,
             plans=self._plans,
-            approvals=self._approvals,
+            approvals=self._desk.audit,
         )
 
     def _failure(self, message: str, error_type: str = "RunFailed") -> ApplicationError:

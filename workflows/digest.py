@@ -47,12 +47,17 @@ def summarize_sinks(states: Iterable[StepState], dependencies: Mapping[str, set[
     return "\n".join(lines)
 
 
+def kind(pending: PendingApproval) -> str:
+    """``http_request, external`` for a step; ``plan`` / ``extend_budget`` otherwise."""
+    return f"{pending.action}, {pending.risk.value}" if pending.risk else pending.action
+
+
 def approval_details(workflow_id: str, pending: PendingApproval) -> str:
     """Markdown for the Web UI: what waits, its exact arguments, how to decide."""
     payload = json.dumps({"step_id": pending.step_id, "note": "..."})
     signal = f"temporal workflow signal --workflow-id {workflow_id} --input '{payload}' --name"
     return (
-        f"**Awaiting approval: {pending.step_id}** ({pending.action}, {pending.risk.value}): "
+        f"**Awaiting approval: {pending.step_id}** ({kind(pending)}): "
         f"{pending.reason}. Arguments (hash {pending.args_hash}):\n\n"
         f"```json\n{preview(pending.arguments, 1500)}\n```\n\n"
         f"Approve: `{signal} approve`\n\nReject: `{signal} reject`\n\n"

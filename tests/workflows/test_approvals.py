@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.worker import Worker
 
-from contracts import ApprovalDecision, DecideRequest, Policy, Review, StepStatus
+from contracts import (
+    ApprovalDecision,
+    Budget,
+    DecideRequest,
+    Policy,
+    Review,
+    RunInput,
+    StepStatus,
+)
 from tests.fake_llm import FakeLlm
 from tests.local_http import LocalHttp
 from tests.workflows.runs import activity_types, assert_replays, pending_approval, plan, start
@@ -164,3 +174,106 @@ async def test_a_reference_cannot_smuggle_a_blocked_value(
         failed.value.cause
     )
     assert await activity_types(handle) == ["file_read"]  # the call never reached a worker
+
+
+def listing(step_id: str, after: str | None = None) -> dict[str, object]:
+    return {
+        "id": step_id,
+        "action": "file_list",
+        "params": {"path": "data"},
+        "depends_on": [after] if after else [],
+    }
+
+
+async def test_pause_starts_nothing_until_resume(
+    client: Client, task_queue: str, workspace: Path, agent_worker: Worker
+) -> None:
+    run_input = RunInput(
+        goal="list", workspace=str(workspace), plan=plan(listing("ls")), review=False
+    )
+    handle = await client.start_workflow(
+        AgentWorkflow.run,
+        run_input,
+        id=f"paused-{uuid.uuid4()}",
+        task_queue=task_queue,
+        start_signal="pause",
+    )
+    status = await handle.query(AgentWorkflow.status)
+    assert status.paused and status.steps[0].status is StepStatus.PENDING
+    assert await activity_types(handle) == []
+
+    await handle.signal(AgentWorkflow.resume)
+    result = await handle.result()
+    assert result.status == "succeeded" and await activity_types(handle) == ["file_list"]
+    await assert_replays(handle)
+
+
+async def test_plan_signoff_shows_the_plan_and_a_rejection_replans(
+    client: Client, task_queue: str, workspace: Path, fake_llm: FakeLlm, agent_worker: Worker
+) -> None:
+    fake_llm.plans.append(plan(listing("everything")))
+    fake_llm.plans.append(plan(listing("ls")))
+    handle = await start(client, task_queue, workspace, policy=Policy(plan_signoff=True))
+    first = await pending_approval(handle, "plan")
+    assert first.action == "plan" and first.risk is None
+    assert first.arguments["steps"][0]["id"] == "everything"  # type: ignore[index,call-overload]
+    assert await activity_types(handle) == ["plan"]  # nothing runs before the sign-off
+
+    await handle.signal(AgentWorkflow.reject, ApprovalDecision(step_id="plan", note="too much"))
+    second = await pending_approval(handle, "plan")
+    assert second.args_hash != first.args_hash
+    await handle.signal(AgentWorkflow.approve, ApprovalDecision(step_id="plan"))
+    result = await handle.result()
+
+    assert "too much" in (fake_llm.plan_requests[1].feedback or "")
+    assert [s.id for s in result.steps] == ["ls"]
+    assert [a.outcome for a in result.approvals] == ["rejected", "approved"]
+    await assert_replays(handle)
+
+
+async def test_a_used_up_budget_asks_for_an_extension(
+    client: Client, task_queue: str, workspace: Path, agent_worker: Worker
+) -> None:
+    given = plan(listing("a"), listing("b", after="a"), listing("c", after="b"))
+    handle = await start(
+        client, task_queue, workspace, plan=given, review=False, budget=Budget(max_steps=2)
+    )
+    ask = await pending_approval(handle, "budget")
+    assert ask.arguments == {"limit": "max_steps", "from": 2, "to": 4}
+    assert "budget max_steps = 2 is used up (2 used)" in ask.reason
+    assert await activity_types(handle) == ["file_list", "file_list"]
+
+    await handle.signal(AgentWorkflow.approve, ApprovalDecision(step_id="budget"))
+    result = await handle.result()
+    assert [s.status for s in result.steps] == [StepStatus.SUCCEEDED] * 3
+    status = await handle.query(AgentWorkflow.status)
+    assert status.budget is not None and status.budget.max_steps == 4
+    await assert_replays(handle)
+
+
+async def test_a_budget_that_may_not_be_extended_fails_the_run(
+    client: Client, task_queue: str, workspace: Path, fake_llm: FakeLlm, agent_worker: Worker
+) -> None:
+    fake_llm.plans.append(plan(listing("ls")))
+    budget = Budget(max_llm_calls=1, on_exhausted="fail")
+    handle = await start(client, task_queue, workspace, budget=budget)
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "BudgetExhausted"
+    assert cause.message == "budget max_llm_calls = 1 is used up (1 used)"
+    assert await activity_types(handle) == ["plan", "file_list"]  # no review call
+
+
+async def test_cancelling_a_run_that_waits_for_approval_runs_nothing(
+    client: Client, task_queue: str, workspace: Path, agent_worker: Worker, server: LocalHttp
+) -> None:
+    handle = await start(
+        client, task_queue, workspace, plan=plan(post(server, "x")), review=False, policy=LOCAL
+    )
+    await pending_approval(handle, "post")
+    await handle.cancel()
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    assert isinstance(failed.value.cause, CancelledError)
+    assert server.hits == []

@@ -1,0 +1,60 @@
+"""Budget checks as pure functions: which limit a run has used up, and how to extend it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from contracts.policy import Budget
+from contracts.run import Usage
+
+LIMITS = ("max_steps", "max_llm_calls", "max_tokens", "max_wall_seconds")
+# Which limits guard what: a step that makes no LLM call is not stopped by a token limit.
+FOR_STEP = ("max_steps", "max_wall_seconds")
+FOR_LLM_CALL = ("max_llm_calls", "max_tokens", "max_wall_seconds")
+FOR_LLM_STEP = LIMITS
+
+
+@dataclass(frozen=True)
+class Spent:
+    """What a run has used so far."""
+
+    steps: int
+    usage: Usage
+    seconds: float
+
+
+def exhausted_limit(
+    budget: Budget, spent: Spent, limits: tuple[str, ...], *, next_steps: int = 0
+) -> str | None:
+    """The first of ``limits`` that is used up (or that ``next_steps`` more steps pass)."""
+    used = {
+        "max_steps": spent.steps + next_steps,
+        "max_llm_calls": spent.usage.calls,
+        "max_tokens": spent.usage.total_tokens,
+        "max_wall_seconds": spent.seconds,
+    }
+    for name in limits:
+        limit = getattr(budget, name)
+        if limit is None:
+            continue
+        over = used[name] > limit if name == "max_steps" else used[name] >= limit
+        if over:
+            return name
+    return None
+
+
+def describe(budget: Budget, spent: Spent, name: str) -> str:
+    """A sentence a person can decide on."""
+    used = {
+        "max_steps": spent.steps,
+        "max_llm_calls": spent.usage.calls,
+        "max_tokens": spent.usage.total_tokens,
+        "max_wall_seconds": round(spent.seconds, 1),
+    }[name]
+    return f"budget {name} = {getattr(budget, name):g} is used up ({used:g} used)"
+
+
+def extended(budget: Budget, original: Budget, name: str) -> Budget:
+    """``budget`` with limit ``name`` raised by its original amount."""
+    raised = getattr(budget, name) + getattr(original, name)
+    return budget.model_copy(update={name: raised})
