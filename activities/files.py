@@ -17,7 +17,7 @@ from activities.errors import action_error
 from activities.formats import effective_format, parse_text, render
 from activities.workspace import confine, not_found, relative_name
 from contracts import ActionContext, ActionResult
-from contracts.actions import FileListParams, FileReadParams, FileWriteParams
+from contracts.actions import NEEDS_APPROVAL, FileListParams, FileReadParams, FileWriteParams, Risk
 
 MAX_READ_BYTES = 20_000_000
 MAX_LIST_ENTRIES = 10_000
@@ -51,6 +51,8 @@ async def file_write(context: ActionContext, params: FileWriteParams) -> ActionR
     """Write a file atomically (temp file + rename); parent folders are created."""
     path = confine(context.workspace, params.path)
     text = render(params.content, effective_format(params.path, params.format))
+    if await aiofiles.os.path.isfile(path):
+        await _check_replace(context, params.path, path, text)
     await aiofiles.os.makedirs(path.parent, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
@@ -67,6 +69,27 @@ async def file_write(context: ActionContext, params: FileWriteParams) -> ActionR
         output={"path": relative_name(context.workspace, path), "bytes": len(data)},
         attempt=_attempt(),
     )
+
+
+async def _check_replace(context: ActionContext, name: str, path: Path, text: str) -> None:
+    """Replacing different content is destructive: the policy decides, or a person does.
+
+    The same content again (a retried attempt that already wrote it) is not a change.
+    """
+    async with aiofiles.open(path, encoding="utf-8", errors="replace") as handle:
+        if await handle.read() == text:
+            return
+    decision = context.policy.decision_for(Risk.DESTRUCTIVE)
+    if decision == "allow" or context.replace_approved:
+        return
+    reason = f"{name} exists; writing replaces its content"
+    if decision == "block":
+        raise action_error(
+            f"blocked by the run's policy: {reason}",
+            error_type="BlockedByPolicy",
+            retryable=False,
+        )
+    raise action_error(reason, error_type=NEEDS_APPROVAL, retryable=False)
 
 
 @activity.defn(name="file_list")

@@ -17,6 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 from temporalio.common import RetryPolicy
 
 MAX_WAIT_SECONDS = 30 * 24 * 3600
+# Error type of an activity that found, on the real system, that it needs a person's
+# approval (e.g. a write would replace a file); workflow code asks, then runs it again.
+NEEDS_APPROVAL = "NeedsApproval"
 
 
 class Risk(StrEnum):

@@ -18,6 +18,9 @@ class ActionContext(BaseModel):
     step_id: str
     workspace: str
     policy: Policy = Field(default_factory=Policy, description="Checked again on final args")
+    replace_approved: bool = Field(
+        default=False, description="A person approved replacing what exists (file_write)"
+    )
 
 
 class ActionResult(BaseModel):

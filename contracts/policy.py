@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
-from contracts.actions import Risk
+from contracts.actions import CATALOG, Risk
 
 Decision = Literal["allow", "approve", "block"]
 
@@ -46,6 +46,20 @@ class Policy(BaseModel):
     plan_signoff: bool = Field(
         default=False, description="Wait for one approval of each plan before running it"
     )
+    rate_limits: dict[str, int] = Field(
+        default_factory=dict,
+        description='Calls per minute per action, e.g. {"http_request": 30}; none by default',
+    )
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _known_actions_positive_limits(cls, limits: dict[str, int]) -> dict[str, int]:
+        for action, per_minute in limits.items():
+            if action not in CATALOG:
+                raise ValueError(f"unknown action {action!r}; use one of: {', '.join(CATALOG)}")
+            if per_minute < 1:
+                raise ValueError(f"{action}: at least 1 call per minute, got {per_minute}")
+        return limits
 
     def decision_for(self, risk: Risk) -> Decision:
         """The configured decision, or the default for a risk class the file left out."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -58,8 +60,10 @@ def fake_llm() -> FakeLlm:
     return FakeLlm()
 
 
-@pytest.fixture
-async def agent_worker(client: Client, task_queue: str, fake_llm: FakeLlm) -> AsyncIterator[Worker]:
+@contextlib.asynccontextmanager
+async def running_worker(
+    client: Client, task_queue: str, fake_llm: FakeLlm
+) -> AsyncIterator[Worker]:
     """A worker with the real actions and the LLM activities faked by name."""
     async with httpx.AsyncClient() as http_client:
         with ThreadPoolExecutor(4) as pool:
@@ -81,6 +85,33 @@ async def agent_worker(client: Client, task_queue: str, fake_llm: FakeLlm) -> As
             )
             async with worker:
                 yield worker
+
+
+@pytest.fixture
+async def agent_worker(client: Client, task_queue: str, fake_llm: FakeLlm) -> AsyncIterator[Worker]:
+    async with running_worker(client, task_queue, fake_llm) as worker:
+        yield worker
+
+
+@pytest.fixture(scope="session")
+async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server: timers of hours pass at once while nothing runs."""
+    server = shutil.which("temporal-test-server") or str(
+        Path(sys.executable).parent / "temporal-test-server"
+    )
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=server, data_converter=pydantic_data_converter
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+async def skipping_worker(
+    skipping_env: WorkflowEnvironment, task_queue: str, fake_llm: FakeLlm
+) -> AsyncIterator[Worker]:
+    async with running_worker(skipping_env.client, task_queue, fake_llm) as worker:
+        yield worker
 
 
 @pytest.fixture

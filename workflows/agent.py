@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from temporalio import workflow
@@ -44,7 +44,7 @@ with workflow.unsafe.imports_passed_through():
         StepStatus,
         Usage,
     )
-    from contracts.actions import LLM_RETRY, LLM_TIMEOUT, WaitParams
+    from contracts.actions import LLM_RETRY, LLM_TIMEOUT, NEEDS_APPROVAL, Risk, WaitParams
     from workflows.approvals import ApprovalDesk, Via, refusal
     from workflows.budgets import (
         FOR_LLM_CALL,
@@ -66,6 +66,7 @@ with workflow.unsafe.imports_passed_through():
         validate_plan,
     )
     from workflows.policy import Verdict, blocked_steps, judge
+    from workflows.rate_limits import rate_delay
     from workflows.references import ReferenceProblem, condition_holds, resolve
 
 
@@ -108,6 +109,7 @@ class AgentWorkflow:
         self._paused = False
         self._budget = run_input.budget
         self._started = 0  # steps started, for the step budget
+        self._action_starts: dict[str, list[datetime]] = {}  # for rate limits
 
     @workflow.run
     async def run(self, run_input: RunInput) -> RunResult:
@@ -410,33 +412,58 @@ class AgentWorkflow:
             if why_not is not None:
                 timed_out = why_not.startswith("ApprovalTimedOut")
                 return self._finish_failed(state, why_not, for_good=not timed_out)
-        try:
-            if isinstance(params, WaitParams):
-                await workflow.sleep(timedelta(seconds=params.seconds), summary=step.title)
-                result = ActionResult(output={"waited_seconds": params.seconds})
-            else:
-                context = ActionContext(
-                    run_id=workflow.info().workflow_id,
-                    step_id=step.id,
-                    workspace=self._input.workspace,
-                    policy=self._input.policy,
-                )
-                result = await workflow.execute_activity(
-                    spec.name,
-                    args=[context, params],
-                    result_type=ActionResult,
-                    start_to_close_timeout=spec.start_to_close,
-                    retry_policy=spec.retry_policy,
-                    summary=f"{step.id}: {step.title}"[:200],
-                )
-        except ActivityError as exc:
-            state.attempts = _attempts(exc, spec.retry_policy)
-            cause = exc.cause
-            for_good = isinstance(cause, ApplicationError) and cause.non_retryable
-            return self._finish_failed(state, _describe(exc), for_good=for_good)
+        if isinstance(params, WaitParams):
+            await workflow.sleep(timedelta(seconds=params.seconds), summary=step.title)
+            result = ActionResult(output={"waited_seconds": params.seconds})
+        else:
+            await self._respect_rate_limit(step.action)
+            context = ActionContext(
+                run_id=workflow.info().workflow_id,
+                step_id=step.id,
+                workspace=self._input.workspace,
+                policy=self._input.policy,
+            )
+            while True:
+                try:
+                    result = await workflow.execute_activity(
+                        spec.name,
+                        args=[context, params],
+                        result_type=ActionResult,
+                        start_to_close_timeout=spec.start_to_close,
+                        retry_policy=spec.retry_policy,
+                        summary=f"{step.id}: {step.title}"[:200],
+                    )
+                    break
+                except ActivityError as exc:
+                    cause = exc.cause
+                    if (
+                        isinstance(cause, ApplicationError)
+                        and cause.type == NEEDS_APPROVAL
+                        and not context.replace_approved
+                    ):  # the activity found it would replace something: a person decides
+                        found = Verdict("approve", Risk.DESTRUCTIVE, cause.message)
+                        why_not = await self._await_approval(step, found, arguments)
+                        if why_not is None:
+                            context = context.model_copy(update={"replace_approved": True})
+                            continue
+                        timed_out = why_not.startswith("ApprovalTimedOut")
+                        return self._finish_failed(state, why_not, for_good=not timed_out)
+                    state.attempts = _attempts(exc, spec.retry_policy)
+                    for_good = isinstance(cause, ApplicationError) and cause.non_retryable
+                    return self._finish_failed(state, _describe(exc), for_good=for_good)
         state.output, state.attempts, state.usage = result.output, result.attempt, result.usage
         self._usage.add(result.usage)
         state.status, state.finished_at = StepStatus.SUCCEEDED, workflow.now()
+
+    async def _respect_rate_limit(self, action: str) -> None:
+        """Wait (a durable timer) while ``action`` used its calls of the last minute."""
+        per_minute = self._input.policy.rate_limits.get(action)
+        if per_minute is None:
+            return
+        starts = self._action_starts.setdefault(action, [])
+        while (delay := rate_delay(starts, workflow.now(), per_minute)) > timedelta(0):
+            await workflow.sleep(delay, summary=f"rate limit: {per_minute} {action}/min")
+        starts.append(workflow.now())
 
     def _reference_context(self) -> dict[str, object]:
         return {

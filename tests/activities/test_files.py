@@ -7,7 +7,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.files import file_list, file_read, file_write
-from contracts import ActionContext
+from contracts import ActionContext, Policy
 from contracts.actions import FileListParams, FileReadParams, FileWriteParams
 
 
@@ -81,3 +81,37 @@ async def test_missing_file_is_not_retryable(workspace: Path) -> None:
         await ActivityEnvironment().run(file_read, ctx(workspace), FileReadParams(path="nope"))
     assert caught.value.type == "FileNotFound" and caught.value.non_retryable
     assert caught.value.details == ({"attempt": 1},)
+
+
+async def test_replacing_different_content_needs_approval(workspace: Path) -> None:
+    env = ActivityEnvironment()
+    target = workspace / "report.txt"
+    target.write_text("old")
+    params = FileWriteParams(path="report.txt", content="new")
+    with pytest.raises(ApplicationError) as caught:
+        await env.run(file_write, ctx(workspace), params)
+    assert caught.value.type == "NeedsApproval" and caught.value.non_retryable
+    assert caught.value.message == "report.txt exists; writing replaces its content"
+    assert target.read_text() == "old"
+
+    same = FileWriteParams(path="report.txt", content="old")  # a retried write: no change
+    await env.run(file_write, ctx(workspace), same)
+    approved = ctx(workspace).model_copy(update={"replace_approved": True})
+    await env.run(file_write, approved, params)
+    assert target.read_text() == "new"
+
+
+@pytest.mark.parametrize(("decision", "outcome"), [("allow", "written"), ("block", "blocked")])
+async def test_the_policy_can_allow_or_block_replacing(
+    workspace: Path, decision: str, outcome: str
+) -> None:
+    (workspace / "r.txt").write_text("old")
+    policy = Policy.model_validate({"decisions": {"destructive": decision}})
+    context = ActionContext(run_id="r", step_id="s", workspace=str(workspace), policy=policy)
+    params = FileWriteParams(path="r.txt", content="new")
+    if outcome == "written":
+        await ActivityEnvironment().run(file_write, context, params)
+        assert (workspace / "r.txt").read_text() == "new"
+    else:
+        with pytest.raises(ApplicationError, match=r"blocked by the run.s policy: r\.txt exists"):
+            await ActivityEnvironment().run(file_write, context, params)

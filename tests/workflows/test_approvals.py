@@ -277,3 +277,22 @@ async def test_cancelling_a_run_that_waits_for_approval_runs_nothing(
         await handle.result()
     assert isinstance(failed.value.cause, CancelledError)
     assert server.hits == []
+
+
+async def test_replacing_an_existing_file_waits_for_approval(
+    client: Client, task_queue: str, workspace: Path, agent_worker: Worker
+) -> None:
+    (workspace / "notes.txt").write_text("keep me?")
+    write = {"id": "write", "action": "file_write"}
+    write["params"] = {"path": "notes.txt", "content": "replaced"}  # type: ignore[assignment]
+    handle = await start(client, task_queue, workspace, plan=plan(write), review=False)
+    waiting = await pending_approval(handle, "write")
+    assert waiting.risk is not None and waiting.risk.value == "destructive"
+    assert waiting.reason == "notes.txt exists; writing replaces its content"
+    assert (workspace / "notes.txt").read_text() == "keep me?"
+
+    await handle.signal(AgentWorkflow.approve, ApprovalDecision(step_id="write"))
+    result = await handle.result()
+    assert result.status == "succeeded" and (workspace / "notes.txt").read_text() == "replaced"
+    assert await activity_types(handle) == ["file_write", "file_write"]
+    await assert_replays(handle)
