@@ -255,7 +255,11 @@ async def run(args: argparse.Namespace) -> int:
         f"agent-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
     )
     handle: WorkflowHandle[AgentWorkflow, RunResult] = await client.start_workflow(
-        AgentWorkflow.run, run_input, id=workflow_id, task_queue=settings.task_queue
+        AgentWorkflow.run,
+        run_input,
+        id=workflow_id,
+        task_queue=settings.task_queue,
+        static_summary=run_input.goal[:200],  # the run's title in the Web UI
     )
     print(f"Started run {workflow_id}")
     local = await needs_local_worker(client, handle, settings.task_queue)
