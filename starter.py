@@ -99,6 +99,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     budget.add_argument("--max-tokens", type=int, metavar="N", help="prompt + completion")
     budget.add_argument("--max-minutes", type=float, metavar="M", help="wall time of the run")
     budget.add_argument(
+        "--max-cost", type=float, metavar="USD", help="LLM cost (built-in price table)"
+    )
+    budget.add_argument(
         "--on-budget",
         choices=("ask", "fail"),
         default="ask",
@@ -153,6 +156,7 @@ def build_input(args: argparse.Namespace) -> RunInput:
             max_llm_calls=args.max_llm_calls,
             max_tokens=args.max_tokens,
             max_wall_seconds=args.max_minutes * 60 if args.max_minutes is not None else None,
+            max_cost_usd=args.max_cost,
             on_exhausted=args.on_budget,
         )
     except ValidationError as exc:
@@ -238,6 +242,7 @@ def report(result: RunResult) -> None:
     print(
         f"{len(result.steps)} steps, {len(result.plans)} plan version(s), "
         f"{result.usage.calls} LLM calls, {tokens} tokens"
+        + (f", ${result.usage.cost_usd:.4f}" if result.usage.cost_usd else "")
     )
 
 

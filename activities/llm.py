@@ -73,7 +73,7 @@ class LlmActivities:
             )
         except openai.APIError as exc:
             raise from_openai(exc) from exc
-        usage = Usage(calls=1)
+        usage = Usage(calls=1, model=completion.model or model)
         if completion.usage:
             usage.prompt_tokens = completion.usage.prompt_tokens
             usage.completion_tokens = completion.usage.completion_tokens

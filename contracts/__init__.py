@@ -17,6 +17,7 @@ from contracts.policy import (
     ApprovalRecord,
     Budget,
     DecideRequest,
+    ModelPrice,
     PendingApproval,
     Policy,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "ApprovalRecord",
     "Budget",
     "DecideRequest",
+    "ModelPrice",
     "PendingApproval",
     "Phase",
     "Plan",

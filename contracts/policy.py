@@ -109,6 +109,26 @@ class ApprovalRecord(BaseModel):
     via: Literal["signal", "update", "timeout"]
 
 
+class ModelPrice(BaseModel):
+    """US dollars per million tokens."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: float = Field(ge=0)
+    completion: float = Field(ge=0)
+
+
+# Published list prices (USD per 1M tokens) when this table was written; override per run
+# with Budget.prices. A model missing here has no cost unless the run prices it.
+DEFAULT_PRICES: dict[str, ModelPrice] = {
+    "gpt-4o-mini": ModelPrice(prompt=0.15, completion=0.60),
+    "gpt-4o": ModelPrice(prompt=2.50, completion=10.00),
+    "gpt-4.1-mini": ModelPrice(prompt=0.40, completion=1.60),
+    "gpt-4.1": ModelPrice(prompt=2.00, completion=8.00),
+    "qwen2.5-coder-1.5b-instruct-q4_k_m": ModelPrice(prompt=0, completion=0),  # offline
+}
+
+
 class Budget(BaseModel):
     """Limits of one run; None means unlimited. Re-plans are bounded by ``max_replans``."""
 
@@ -118,6 +138,17 @@ class Budget(BaseModel):
     max_llm_calls: int | None = Field(default=None, ge=1, description="LLM requests")
     max_tokens: int | None = Field(default=None, ge=1, description="Prompt + completion")
     max_wall_seconds: float | None = Field(default=None, gt=0, description="Since the start")
+    max_cost_usd: float | None = Field(
+        default=None, gt=0, description="LLM cost from the price table; needs priced models"
+    )
+    prices: dict[str, ModelPrice] = Field(
+        default_factory=dict, description="Per model, on top of the built-in table"
+    )
+
+    def price_of(self, model: str) -> ModelPrice | None:
+        """This run's price for ``model``: its own table first, then the built-in one."""
+        return self.prices.get(model) or DEFAULT_PRICES.get(model)
+
     on_exhausted: Literal["ask", "fail"] = Field(
         default="ask",
         description='"ask": pause and wait for an approval of key "budget" that extends '

@@ -21,6 +21,8 @@ class Usage(BaseModel):
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cost_usd: float = Field(default=0.0, description="From the run's price table")
+    model: str | None = Field(default=None, description="Set on one call's usage")
 
     @property
     def total_tokens(self) -> int:
@@ -33,6 +35,7 @@ class Usage(BaseModel):
         self.calls += other.calls
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens
+        self.cost_usd = round(self.cost_usd + other.cost_usd, 6)
 
 
 class RunInput(BaseModel):

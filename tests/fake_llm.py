@@ -25,12 +25,13 @@ class FakeLlm:
         self.reviews: deque[Review] = deque()
         self.plan_requests: list[PlanRequest] = []
         self.review_requests: list[ReviewRequest] = []
+        self.model = "fake-model"
 
     @activity.defn(name="plan")
     async def plan(self, request: PlanRequest) -> PlanDraft:
         self.plan_requests.append(request)
         item = self.plans.popleft()
-        usage = Usage(calls=1, prompt_tokens=50, completion_tokens=10)
+        usage = Usage(calls=1, prompt_tokens=50, completion_tokens=10, model=self.model)
         if isinstance(item, list):
             return PlanDraft(plan=None, raw="{bad", errors=item, usage=usage)
         return PlanDraft(plan=item, raw=item.model_dump_json(), usage=usage)
@@ -40,5 +41,6 @@ class FakeLlm:
         self.review_requests.append(request)
         item = self.reviews.popleft() if self.reviews else Review(verdict="done", answer="ok")
         return ReviewOutcome(
-            review=item, usage=Usage(calls=1, prompt_tokens=30, completion_tokens=5)
+            review=item,
+            usage=Usage(calls=1, prompt_tokens=30, completion_tokens=5, model=self.model),
         )

@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 
 import starter
 from tests.scripted_llm import ScriptedLlm
+from tests.workflows.runs import DEMO_PLAN
 
 REPO = Path(__file__).parents[1]
 GOAL = "Read data/sales.csv, total the revenue per region, and write the totals to out/revenue.json"
@@ -58,32 +59,7 @@ def test_bad_plan_files_name_the_problem(
 
 
 def scripted_plan() -> dict[str, Any]:
-    return {
-        "steps": [
-            {
-                "id": "read",
-                "title": "Read",
-                "action": "file_read",
-                "params": {"path": "data/sales.csv"},
-            },
-            {
-                "id": "total",
-                "title": "Total",
-                "action": "transform",
-                "params": {
-                    "input": "${steps.read.output}",
-                    "group_by": "region",
-                    "aggregate": {"revenue": "sum"},
-                },
-            },
-            {
-                "id": "write",
-                "title": "Write",
-                "action": "file_write",
-                "params": {"path": "out/revenue.json", "content": "${steps.total.output}"},
-            },
-        ]
-    }
+    return DEMO_PLAN.model_dump(mode="json")
 
 
 def totals(path: Path) -> dict[str, float]:
@@ -120,7 +96,7 @@ async def test_goal_runs_end_to_end_as_a_subprocess(
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "[+] succeeded write: Write" in done.stdout
+    assert "[+] succeeded write: write" in done.stdout
     assert "Answer:\nNorth 643, South 379.5" in done.stdout
     assert "3 steps, 1 plan version(s), 3 LLM calls, 360 tokens" in done.stdout
     assert totals(workspace / "out/revenue.json") == EXPECTED

@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 from runtime.devserver import SPEED_ARGS, find_temporal_cli
 from tests.conftest import running_worker
 from tests.fake_llm import FakeLlm
-from tests.workflows.runs import pending_approval, plan, start
+from tests.workflows.runs import pending_approval, replace_file_plan, start
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DOCS = Path(__file__).parents[1] / "docs"
@@ -70,11 +70,9 @@ async def test_approving_from_the_web_ui_runs_the_step(
 ) -> None:
     assert os.access(CHROMIUM, os.X_OK), "needs Debian's chromium: apt-get install chromium"
     env, ui_port = ui_env
-    (workspace / "notes.txt").write_text("old")
-    write = {"id": "write", "action": "file_write"}
-    write["params"] = {"path": "notes.txt", "content": "new"}  # type: ignore[assignment]
+    given = replace_file_plan(workspace)
     async with running_worker(env.client, task_queue, FakeLlm()):
-        handle = await start(env.client, task_queue, workspace, plan=plan(write), review=False)
+        handle = await start(env.client, task_queue, workspace, plan=given, review=False)
         await pending_approval(handle, "write")
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)

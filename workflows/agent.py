@@ -54,6 +54,8 @@ with workflow.unsafe.imports_passed_through():
         describe,
         exhausted_limit,
         extended,
+        priced,
+        unpriced_problem,
     )
     from workflows.completion import missing_files
     from workflows.dag import next_moves
@@ -254,6 +256,17 @@ class AgentWorkflow:
         )
         return refusal(record)
 
+    def _count(self, usage: Usage | None) -> Usage | None:
+        """Add one call's usage, priced; a cost limit with an unpriced model fails clearly."""
+        if usage is None:
+            return None
+        problem = unpriced_problem(usage, self._budget)
+        if problem:
+            raise self._failure(problem, "BudgetUnpriced")
+        usage = priced(usage, self._budget)
+        self._usage.add(usage)
+        return usage
+
     def _spent(self) -> Spent:
         elapsed = workflow.now() - workflow.info().start_time
         return Spent(self._started, self._usage, elapsed.total_seconds())
@@ -300,7 +313,7 @@ class AgentWorkflow:
                 retry_policy=LLM_RETRY,
                 summary="plan" if not errors else f"repair plan ({len(errors)} errors)",
             )
-            self._usage.add(draft.usage)
+            self._count(draft.usage)
             rejected = draft.raw
             if draft.plan is None:
                 errors = draft.errors or ["the answer held no plan"]
@@ -451,8 +464,8 @@ class AgentWorkflow:
                     state.attempts = _attempts(exc, spec.retry_policy)
                     for_good = isinstance(cause, ApplicationError) and cause.non_retryable
                     return self._finish_failed(state, _describe(exc), for_good=for_good)
-        state.output, state.attempts, state.usage = result.output, result.attempt, result.usage
-        self._usage.add(result.usage)
+        state.output, state.attempts = result.output, result.attempt
+        state.usage = self._count(result.usage)
         state.status, state.finished_at = StepStatus.SUCCEEDED, workflow.now()
 
     async def _respect_rate_limit(self, action: str) -> None:
@@ -529,7 +542,7 @@ class AgentWorkflow:
             retry_policy=LLM_RETRY,
             summary="review results",
         )
-        self._usage.add(outcome.usage)
+        self._count(outcome.usage)
         review: Review = outcome.review
         return review
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from contracts.policy import Budget
 from contracts.run import Usage
 
-LIMITS = ("max_steps", "max_llm_calls", "max_tokens", "max_wall_seconds")
+LIMITS = ("max_steps", "max_llm_calls", "max_tokens", "max_cost_usd", "max_wall_seconds")
 # Which limits guard what: a step that makes no LLM call is not stopped by a token limit.
 FOR_STEP = ("max_steps", "max_wall_seconds")
-FOR_LLM_CALL = ("max_llm_calls", "max_tokens", "max_wall_seconds")
+FOR_LLM_CALL = ("max_llm_calls", "max_tokens", "max_cost_usd", "max_wall_seconds")
 FOR_LLM_STEP = LIMITS
 
 
@@ -31,6 +31,7 @@ def exhausted_limit(
         "max_steps": spent.steps + next_steps,
         "max_llm_calls": spent.usage.calls,
         "max_tokens": spent.usage.total_tokens,
+        "max_cost_usd": spent.usage.cost_usd,
         "max_wall_seconds": spent.seconds,
     }
     for name in limits:
@@ -49,6 +50,7 @@ def describe(budget: Budget, spent: Spent, name: str) -> str:
         "max_steps": spent.steps,
         "max_llm_calls": spent.usage.calls,
         "max_tokens": spent.usage.total_tokens,
+        "max_cost_usd": spent.usage.cost_usd,
         "max_wall_seconds": round(spent.seconds, 1),
     }[name]
     return f"budget {name} = {getattr(budget, name):g} is used up ({used:g} used)"
@@ -58,3 +60,27 @@ def extended(budget: Budget, original: Budget, name: str) -> Budget:
     """``budget`` with limit ``name`` raised by its original amount."""
     raised = getattr(budget, name) + getattr(original, name)
     return budget.model_copy(update={name: raised})
+
+
+def priced(usage: Usage, budget: Budget) -> Usage:
+    """One call's usage with its cost from the run's price table (0 if unpriced)."""
+    price = budget.price_of(usage.model) if usage.model else None
+    if price is None:
+        return usage
+    cost = (usage.prompt_tokens * price.prompt + usage.completion_tokens * price.completion) / 1e6
+    return usage.model_copy(update={"cost_usd": round(cost, 6)})
+
+
+def unpriced_problem(usage: Usage, budget: Budget) -> str | None:
+    """A cost limit cannot be kept for a model without a price: say how to fix it."""
+    if (
+        budget.max_cost_usd is None
+        or not usage.calls
+        or (usage.model and budget.price_of(usage.model))
+    ):
+        return None
+    return (
+        f"budget max_cost_usd is set but model {usage.model or '(unknown)'!r} has no price; "
+        'add it to the budget\'s prices, e.g. {"prices": {"<model>": {"prompt": 0.5, '
+        '"completion": 1.5}}} (USD per million tokens)'
+    )

@@ -7,8 +7,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer
 
 from contracts import PendingApproval, Plan, RunInput, RunResult
@@ -75,3 +76,21 @@ async def pending_approval(
                 if pending.step_id == step_id:
                     return pending
             await asyncio.sleep(0.05)
+
+
+async def run_failure(handle: WorkflowHandle[AgentWorkflow, RunResult]) -> ApplicationError:
+    """The typed error a run failed with (the test fails if it did not fail that way)."""
+    try:
+        await handle.result()
+    except WorkflowFailureError as failure:
+        cause = failure.cause
+        assert isinstance(cause, ApplicationError), f"unexpected cause: {cause!r}"
+        return cause
+    raise AssertionError("the run succeeded; a failure was expected")
+
+
+def replace_file_plan(workspace: Path, name: str = "notes.txt") -> Plan:
+    """A one-step plan whose file_write would replace an existing file (needs approval)."""
+    (workspace / name).write_text("old")
+    params = {"path": name, "content": "new"}
+    return plan({"id": "write", "action": "file_write", "params": params})

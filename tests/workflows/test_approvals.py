@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError, CancelledError
+from temporalio.exceptions import CancelledError
 from temporalio.worker import Worker
 
 from contracts import (
     ApprovalDecision,
     Budget,
     DecideRequest,
+    ModelPrice,
     Policy,
     Review,
     RunInput,
@@ -22,7 +23,15 @@ from contracts import (
 )
 from tests.fake_llm import FakeLlm
 from tests.local_http import LocalHttp
-from tests.workflows.runs import activity_types, assert_replays, pending_approval, plan, start
+from tests.workflows.runs import (
+    activity_types,
+    assert_replays,
+    pending_approval,
+    plan,
+    replace_file_plan,
+    run_failure,
+    start,
+)
 from workflows.agent import AgentWorkflow
 
 LOCAL = Policy(allow_hosts=["127.0.0.1"])
@@ -251,18 +260,36 @@ async def test_a_used_up_budget_asks_for_an_extension(
     await assert_replays(handle)
 
 
+# One plan call of the fake LLM: 1 call, 60 tokens; at $1000 per 1M tokens it costs $0.06.
+EXPENSIVE = {"fake-model": ModelPrice(prompt=1000, completion=1000)}
+
+
+@pytest.mark.parametrize(
+    ("budget", "message"),
+    [
+        (Budget(max_llm_calls=1), "budget max_llm_calls = 1 is used up (1 used)"),
+        (Budget(max_tokens=60), "budget max_tokens = 60 is used up (60 used)"),
+        (
+            Budget(max_cost_usd=0.05, prices=EXPENSIVE),
+            "budget max_cost_usd = 0.05 is used up (0.06 used)",
+        ),
+    ],
+)
 async def test_a_budget_that_may_not_be_extended_fails_the_run(
-    client: Client, task_queue: str, workspace: Path, fake_llm: FakeLlm, agent_worker: Worker
+    client: Client,
+    task_queue: str,
+    workspace: Path,
+    fake_llm: FakeLlm,
+    agent_worker: Worker,
+    budget: Budget,
+    message: str,
 ) -> None:
     fake_llm.plans.append(plan(listing("ls")))
-    budget = Budget(max_llm_calls=1, on_exhausted="fail")
-    handle = await start(client, task_queue, workspace, budget=budget)
-    with pytest.raises(WorkflowFailureError) as failed:
-        await handle.result()
-    cause = failed.value.cause
-    assert isinstance(cause, ApplicationError) and cause.type == "BudgetExhausted"
-    assert cause.message == "budget max_llm_calls = 1 is used up (1 used)"
-    assert await activity_types(handle) == ["plan", "file_list"]  # no review call
+    strict = budget.model_copy(update={"on_exhausted": "fail"})
+    handle = await start(client, task_queue, workspace, budget=strict)
+    cause = await run_failure(handle)
+    assert (cause.type, cause.message) == ("BudgetExhausted", message)
+    assert await activity_types(handle) == ["plan", "file_list"]  # the step ran, no review
 
 
 async def test_cancelling_a_run_that_waits_for_approval_runs_nothing(
@@ -282,17 +309,25 @@ async def test_cancelling_a_run_that_waits_for_approval_runs_nothing(
 async def test_replacing_an_existing_file_waits_for_approval(
     client: Client, task_queue: str, workspace: Path, agent_worker: Worker
 ) -> None:
-    (workspace / "notes.txt").write_text("keep me?")
-    write = {"id": "write", "action": "file_write"}
-    write["params"] = {"path": "notes.txt", "content": "replaced"}  # type: ignore[assignment]
-    handle = await start(client, task_queue, workspace, plan=plan(write), review=False)
+    given = replace_file_plan(workspace)
+    handle = await start(client, task_queue, workspace, plan=given, review=False)
     waiting = await pending_approval(handle, "write")
     assert waiting.risk is not None and waiting.risk.value == "destructive"
     assert waiting.reason == "notes.txt exists; writing replaces its content"
-    assert (workspace / "notes.txt").read_text() == "keep me?"
+    assert (workspace / "notes.txt").read_text() == "old"
 
     await handle.signal(AgentWorkflow.approve, ApprovalDecision(step_id="write"))
     result = await handle.result()
-    assert result.status == "succeeded" and (workspace / "notes.txt").read_text() == "replaced"
+    assert result.status == "succeeded" and (workspace / "notes.txt").read_text() == "new"
     assert await activity_types(handle) == ["file_write", "file_write"]
     await assert_replays(handle)
+
+
+async def test_a_cost_limit_with_an_unpriced_model_fails_with_the_fix(
+    client: Client, task_queue: str, workspace: Path, fake_llm: FakeLlm, agent_worker: Worker
+) -> None:
+    fake_llm.plans.append(plan(listing("ls")))
+    handle = await start(client, task_queue, workspace, budget=Budget(max_cost_usd=1))
+    cause = await run_failure(handle)
+    assert cause.type == "BudgetUnpriced"
+    assert "model 'fake-model' has no price; add it to the budget's prices" in cause.message

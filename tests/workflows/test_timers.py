@@ -10,16 +10,14 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from contracts import Policy
-from tests.workflows.runs import activity_types, assert_replays, plan, start
+from tests.workflows.runs import activity_types, assert_replays, plan, replace_file_plan, start
 
 
 async def test_the_default_approval_timeout_denies_after_a_day(
     skipping_env: WorkflowEnvironment, task_queue: str, workspace: Path, skipping_worker: Worker
 ) -> None:
-    (workspace / "notes.txt").write_text("old")
-    write = {"id": "write", "action": "file_write"}
-    write["params"] = {"path": "notes.txt", "content": "new"}  # type: ignore[assignment]
-    handle = await start(skipping_env.client, task_queue, workspace, plan=plan(write), review=False)
+    given = replace_file_plan(workspace)
+    handle = await start(skipping_env.client, task_queue, workspace, plan=given, review=False)
     with pytest.raises(WorkflowFailureError) as failed:
         await handle.result()  # the test server skips the 24 h the run waits
     assert "ApprovalTimedOut: no decision within 86400 s" in str(failed.value.cause)
