@@ -11,6 +11,7 @@ from pydantic import JsonValue
 from temporalio import activity
 
 from activities.errors import action_error, from_httpx, from_status
+from activities.heartbeat import heartbeating
 from contracts import ActionContext, ActionResult
 from contracts.actions import HttpRequestParams
 from contracts.policy import Policy
@@ -40,11 +41,12 @@ class HttpActions:
             timeout=params.timeout_seconds,
         )
         try:
-            response = await self._send_checked(request, context.policy)
-            try:
-                body = await _read_capped(response, params.max_response_bytes)
-            finally:
-                await response.aclose()
+            async with heartbeating():
+                response = await self._send_checked(request, context.policy)
+                try:
+                    body = await _read_capped(response, params.max_response_bytes)
+                finally:
+                    await response.aclose()
         except httpx.HTTPError as exc:
             raise from_httpx(exc, params.url) from exc
         text = body.decode(response.encoding or "utf-8", errors="replace")

@@ -15,6 +15,7 @@ from pydantic import JsonValue, ValidationError
 from temporalio import activity
 
 from activities.errors import action_error, from_openai
+from activities.heartbeat import heartbeating
 from activities.prompts import plan_messages, plan_schema, review_messages, review_schema
 from contracts import (
     ActionContext,
@@ -62,15 +63,16 @@ class LlmActivities:
         if self._provider.seed is not None:
             # Same seed, same answer: a retry must sample differently to be worth making.
             extra["seed"] = self._provider.seed + activity.info().attempt - 1
-        client, model = await self._provider.client()
         try:
-            completion = await client.chat.completions.create(
-                model=model,
-                messages=messages,  # type: ignore[arg-type]
-                max_tokens=max_tokens,
-                temperature=TEMPERATURE,
-                **extra,
-            )
+            async with heartbeating():  # also while the offline model loads (~10 s)
+                client, model = await self._provider.client()
+                completion = await client.chat.completions.create(
+                    model=model,
+                    messages=messages,  # type: ignore[arg-type]
+                    max_tokens=max_tokens,
+                    temperature=TEMPERATURE,
+                    **extra,
+                )
         except openai.APIError as exc:
             raise from_openai(exc) from exc
         usage = Usage(calls=1, model=completion.model or model)

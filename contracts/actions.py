@@ -144,6 +144,8 @@ LLM_RETRY = RetryPolicy(
 )
 # A 1.5B model on two busy cores needs up to ~80 s per plan; hosted models far less.
 LLM_TIMEOUT = timedelta(minutes=5)
+# Heartbeating activities beat every second; the SDK sends at most every 0.8 x this.
+HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,8 @@ class ActionSpec:
     retry_policy: RetryPolicy
     example: str
     runs_as_timer: bool = False  # executed by workflow code, not by an activity
+    # Long calls heartbeat so a cancel reaches them and a dead worker shows quickly.
+    heartbeat: timedelta | None = None
 
 
 CATALOG: dict[str, ActionSpec] = {
@@ -214,6 +218,7 @@ CATALOG: dict[str, ActionSpec] = {
             NETWORK_RETRY,
             '{"url": "https://api.example.com/items", "query": {"limit": "10"}} -> '
             '{"status": 200, "headers": {...}, "body": <JSON or text>}',
+            heartbeat=HEARTBEAT_TIMEOUT,
         ),
         ActionSpec(
             "llm",
@@ -223,6 +228,7 @@ CATALOG: dict[str, ActionSpec] = {
             LLM_TIMEOUT,
             LLM_RETRY,
             '{"prompt": "Summarise these totals in one sentence: ${steps.totals.output}"}',
+            heartbeat=HEARTBEAT_TIMEOUT,
         ),
         ActionSpec(
             "wait",

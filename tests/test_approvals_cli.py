@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import pty
 import subprocess
 import sys
 import uuid
@@ -154,3 +156,47 @@ async def test_pause_and_resume_from_the_command_line(
     missing = await starter(client, "pause", "no-such-run")
     assert missing.returncode == 2 and "run no-such-run:" in missing.stderr
     await handle.cancel()
+
+
+async def test_a_terminal_run_asks_and_a_y_approves(
+    client: Client, server: LocalHttp, workspace: Path
+) -> None:
+    plan_file = workspace / "post.json"
+    plan_file.write_text(post_plan(server).model_dump_json())
+    env = clean_env(
+        TEMPORAL_ADDRESS=client.service_client.config.target_host,
+        AGENT_TASK_QUEUE=f"tty-{uuid.uuid4().hex[:8]}",
+        AGENT_STATE_DIR=str(workspace / ".state"),
+    )
+    terminal, stdin = pty.openpty()  # the starter sees a terminal on stdin and asks
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(REPO / "starter.py"),
+        "--plan",
+        str(plan_file),
+        "--allow-host",
+        "127.0.0.1",
+        "--workspace",
+        str(workspace),
+        env=env,
+        stdin=stdin,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    seen = b""
+    try:
+        async with asyncio.timeout(60):
+            while b"Approve step 'post'? [y/N" not in seen:
+                chunk = await process.stdout.read(4096)
+                assert chunk, f"the starter ended without asking: {seen.decode()}"
+                seen += chunk
+        assert server.hits == []
+        os.write(terminal, b"y\n")
+        rest, errors = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        os.close(terminal)
+        os.close(stdin)
+    output = (seen + rest).decode()
+    assert process.returncode == 0, output + errors.decode()
+    assert "approved step 'post'" in output and server.hits == [("POST", "/echo")]

@@ -15,6 +15,7 @@ from typing import Literal
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState
+from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import JsonValue, ValidationError
@@ -44,7 +45,14 @@ with workflow.unsafe.imports_passed_through():
         StepStatus,
         Usage,
     )
-    from contracts.actions import LLM_RETRY, LLM_TIMEOUT, NEEDS_APPROVAL, Risk, WaitParams
+    from contracts.actions import (
+        HEARTBEAT_TIMEOUT,
+        LLM_RETRY,
+        LLM_TIMEOUT,
+        NEEDS_APPROVAL,
+        Risk,
+        WaitParams,
+    )
     from workflows.approvals import ApprovalDesk, Via, refusal
     from workflows.budgets import (
         FOR_LLM_CALL,
@@ -310,6 +318,7 @@ class AgentWorkflow:
                 request.model_copy(update={"errors": errors, "rejected_plan": rejected}),
                 result_type=PlanDraft,
                 start_to_close_timeout=LLM_TIMEOUT,
+                heartbeat_timeout=HEARTBEAT_TIMEOUT,
                 retry_policy=LLM_RETRY,
                 summary="plan" if not errors else f"repair plan ({len(errors)} errors)",
             )
@@ -353,6 +362,14 @@ class AgentWorkflow:
     async def _execute(self) -> None:
         self._set_phase(Phase.EXECUTING)
         running: dict[str, asyncio.Task[None]] = {}
+        try:
+            await self._schedule(running)
+        except asyncio.CancelledError:
+            await self._stop_all(running)
+            raise
+
+    async def _schedule(self, running: dict[str, asyncio.Task[None]]) -> None:
+        """Start ready steps up to max_parallel until every step has finished."""
         while True:
             paused = self._paused
             moves = next_moves(
@@ -384,6 +401,12 @@ class AgentWorkflow:
             await workflow.wait_condition(self._step_done_or_pause_flipped(running, paused))
             for step_id in [key for key, task in running.items() if task.done()]:
                 running.pop(step_id).result()  # re-raises cancellation and bugs
+
+    async def _stop_all(self, running: dict[str, asyncio.Task[None]]) -> None:
+        """On cancellation: cancel running steps and wait until their activities stopped."""
+        for task in running.values():
+            task.cancel()
+        await asyncio.gather(*running.values(), return_exceptions=True)
 
     def _step_done_or_pause_flipped(
         self, running: dict[str, asyncio.Task[None]], paused: bool
@@ -443,7 +466,10 @@ class AgentWorkflow:
                         args=[context, params],
                         result_type=ActionResult,
                         start_to_close_timeout=spec.start_to_close,
+                        heartbeat_timeout=spec.heartbeat,
                         retry_policy=spec.retry_policy,
+                        # a cancelled run ends once its calls have really stopped
+                        cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
                         summary=f"{step.id}: {step.title}"[:200],
                     )
                     break
@@ -539,6 +565,7 @@ class AgentWorkflow:
             ),
             result_type=ReviewOutcome,
             start_to_close_timeout=LLM_TIMEOUT,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
             retry_policy=LLM_RETRY,
             summary="review results",
         )

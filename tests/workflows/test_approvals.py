@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -331,3 +333,33 @@ async def test_a_cost_limit_with_an_unpriced_model_fails_with_the_fix(
     cause = await run_failure(handle)
     assert cause.type == "BudgetUnpriced"
     assert "model 'fake-model' has no price; add it to the budget's prices" in cause.message
+
+
+async def test_cancelling_a_run_stops_a_running_http_call(
+    client: Client, task_queue: str, workspace: Path, agent_worker: Worker
+) -> None:
+    release = threading.Event()
+
+    def slow(handler: object, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        release.wait(60)  # a call that would hang far longer than the test
+        return 200, {}, b"late"
+
+    server = LocalHttp({"/slow": slow})
+    try:
+        call = {"id": "call", "action": "http_request", "params": {"url": server.url("/slow")}}
+        handle = await start(
+            client, task_queue, workspace, plan=plan(call), review=False, policy=LOCAL
+        )
+        async with asyncio.timeout(20):
+            while not server.hits:  # the request is in flight
+                await asyncio.sleep(0.05)
+        await handle.cancel()
+        with pytest.raises(WorkflowFailureError) as failed:
+            await handle.result()
+    finally:
+        release.set()
+        server.stop()
+    assert isinstance(failed.value.cause, CancelledError)
+    history = await handle.fetch_history()
+    # The run waited until the activity itself stopped: its cancellation is in history.
+    assert any(e.HasField("activity_task_canceled_event_attributes") for e in history.events)
