@@ -80,7 +80,7 @@ async def _check_replace(context: ActionContext, name: str, path: Path, text: st
         if await handle.read() == text:
             return
     decision = context.policy.decision_for(Risk.DESTRUCTIVE)
-    if decision == "allow" or context.replace_approved:
+    if decision == "allow" or context.approved:
         return
     reason = f"{name} exists; writing replaces its content"
     if decision == "block":

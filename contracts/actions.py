@@ -116,6 +116,15 @@ class TransformParams(ActionParams):
         return data
 
 
+class SqlQueryParams(ActionParams):
+    """Run one parameterized SQL statement on PostgreSQL; rows come back as JSON records."""
+
+    sql: str = Field(description="SQL with $1, $2 ... placeholders; never paste values in")
+    params: list[JsonValue] = Field(default_factory=list, description="Values for $1, $2 ...")
+    max_rows: int = Field(default=1000, gt=0, le=10_000)
+    timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+
+
 class LlmParams(ActionParams):
     """Ask the language model; the prompt may embed ${...} references to earlier outputs."""
 
@@ -218,6 +227,18 @@ CATALOG: dict[str, ActionSpec] = {
             NETWORK_RETRY,
             '{"url": "https://api.example.com/items", "query": {"limit": "10"}} -> '
             '{"status": 200, "headers": {...}, "body": <JSON or text>}',
+            heartbeat=HEARTBEAT_TIMEOUT,
+        ),
+        ActionSpec(
+            "sql_query",
+            SqlQueryParams.__doc__ or "",
+            SqlQueryParams,
+            Risk.EXTERNAL,  # refined per statement: reads run, writes ask, drops are blocked
+            timedelta(seconds=330),
+            NETWORK_RETRY,
+            '{"sql": "SELECT region, sum(revenue) AS revenue FROM sales WHERE year = $1 '
+            'GROUP BY region", "params": [2026]} -> {"rows": [{"region": ..., "revenue": ...}], '
+            '"row_count": 4, "truncated": false}',
             heartbeat=HEARTBEAT_TIMEOUT,
         ),
         ActionSpec(

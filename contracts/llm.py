@@ -18,8 +18,9 @@ class ActionContext(BaseModel):
     step_id: str
     workspace: str
     policy: Policy = Field(default_factory=Policy, description="Checked again on final args")
-    replace_approved: bool = Field(
-        default=False, description="A person approved replacing what exists (file_write)"
+    approved: bool = Field(
+        default=False,
+        description="A person approved this step's exact arguments (a replace, a SQL write)",
     )
 
 

@@ -26,11 +26,12 @@ class Settings:
     task_queue: str = TASK_QUEUE
     state_dir: Path = Path(".agent-state")
     llm_seed: int | None = None
+    database_url: str | None = field(default=None, repr=False)  # may hold a password
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """OPENAI_API_KEY, OPENAI_BASE_URL, LLM_MODEL, LLM_SEED, AGENT_TASK_QUEUE,
-        AGENT_STATE_DIR."""
+        AGENT_STATE_DIR, DATABASE_URL."""
         env = os.environ if env is None else env
         seed = env.get("LLM_SEED") or None
         if seed is not None and not seed.lstrip("-").isdigit():
@@ -42,6 +43,7 @@ class Settings:
             task_queue=env.get("AGENT_TASK_QUEUE") or TASK_QUEUE,
             state_dir=Path(env.get("AGENT_STATE_DIR") or ".agent-state"),
             llm_seed=int(seed) if seed is not None else None,
+            database_url=env.get("DATABASE_URL") or None,
         )
 
     @property

@@ -18,6 +18,7 @@ from temporalio.worker import Worker
 from activities.files import file_list, file_read, file_write
 from activities.http import HttpActions
 from activities.llm import LlmActivities
+from activities.sql import SqlActions
 from activities.transform import transform
 from runtime.llm_provider import LlmProvider
 from runtime.settings import Settings
@@ -27,13 +28,16 @@ ACTIVITY_THREADS = 8  # for plain (CPU-bound) activities such as transform
 HTTP_CONNECT_TIMEOUT_SECONDS = 10.0
 
 
-def agent_activities(llm: LlmActivities, http: HttpActions) -> Sequence[Callable[..., Any]]:
+def agent_activities(
+    llm: LlmActivities, http: HttpActions, sql: SqlActions
+) -> Sequence[Callable[..., Any]]:
     """Every activity the catalog and the workflow call, under its stable name."""
     return [
         llm.plan,
         llm.review,
         llm.llm,
         http.http_request,
+        sql.sql_query,
         file_read,
         file_write,
         file_list,
@@ -47,6 +51,7 @@ def build_worker(
     task_queue: str,
     llm: LlmActivities,
     http: HttpActions,
+    sql: SqlActions,
     activity_executor: ThreadPoolExecutor,
     **worker_options: Any,
 ) -> Worker:
@@ -55,7 +60,7 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=[AgentWorkflow],
-        activities=agent_activities(llm, http),
+        activities=agent_activities(llm, http, sql),
         activity_executor=activity_executor,
         **worker_options,
     )
@@ -68,6 +73,7 @@ async def agent_worker(
     """Run an agent worker (and its LLM/HTTP clients) for the duration of the block."""
     provider = LlmProvider(settings)
     provider.check()
+    sql = SqlActions(settings.database_url)
     timeout = httpx.Timeout(30.0, connect=HTTP_CONNECT_TIMEOUT_SECONDS)
     try:
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as http_client:
@@ -77,6 +83,7 @@ async def agent_worker(
                     task_queue=settings.task_queue,
                     llm=LlmActivities(provider),
                     http=HttpActions(http_client),
+                    sql=sql,
                     activity_executor=pool,
                     **worker_options,
                 )
@@ -84,3 +91,4 @@ async def agent_worker(
                     yield worker
     finally:
         await provider.aclose()
+        await sql.aclose()

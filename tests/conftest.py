@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import sys
 import uuid
@@ -19,11 +20,15 @@ from temporalio.worker import Worker
 
 from activities.files import file_list, file_read, file_write
 from activities.http import HttpActions
+from activities.sql import SqlActions
 from activities.transform import transform
 from runtime.devserver import SPEED_ARGS, find_temporal_cli
 from tests.fake_llm import FakeLlm
 from tests.scripted_llm import ScriptedLlm
 from workflows.agent import AgentWorkflow
+
+# The machine's PostgreSQL (CI has the same); tests fail loudly when it is missing.
+DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +70,7 @@ async def running_worker(
     client: Client, task_queue: str, fake_llm: FakeLlm
 ) -> AsyncIterator[Worker]:
     """A worker with the real actions and the LLM activities faked by name."""
+    sql = SqlActions(DATABASE_URL)
     async with httpx.AsyncClient() as http_client:
         with ThreadPoolExecutor(4) as pool:
             http = HttpActions(http_client)
@@ -76,6 +82,7 @@ async def running_worker(
                     fake_llm.plan,
                     fake_llm.review,
                     http.http_request,
+                    sql.sql_query,
                     file_read,
                     file_write,
                     file_list,
@@ -83,8 +90,11 @@ async def running_worker(
                 ],
                 activity_executor=pool,
             )
-            async with worker:
-                yield worker
+            try:
+                async with worker:
+                    yield worker
+            finally:
+                await sql.aclose()
 
 
 @pytest.fixture

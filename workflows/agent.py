@@ -443,11 +443,13 @@ class AgentWorkflow:
         verdict = judge(step.action, arguments, self._input.policy)
         if verdict.decision == "block":
             return self._finish_failed(state, f"BlockedByPolicy: {verdict.reason}")
+        approved = False
         if verdict.decision == "approve":
             why_not = await self._await_approval(step, verdict, arguments)
             if why_not is not None:
                 timed_out = why_not.startswith("ApprovalTimedOut")
                 return self._finish_failed(state, why_not, for_good=not timed_out)
+            approved = True
         if isinstance(params, WaitParams):
             await workflow.sleep(timedelta(seconds=params.seconds), summary=step.title)
             result = ActionResult(output={"waited_seconds": params.seconds})
@@ -458,6 +460,7 @@ class AgentWorkflow:
                 step_id=step.id,
                 workspace=self._input.workspace,
                 policy=self._input.policy,
+                approved=approved,
             )
             while True:
                 try:
@@ -478,12 +481,12 @@ class AgentWorkflow:
                     if (
                         isinstance(cause, ApplicationError)
                         and cause.type == NEEDS_APPROVAL
-                        and not context.replace_approved
+                        and not context.approved
                     ):  # the activity found it would replace something: a person decides
                         found = Verdict("approve", Risk.DESTRUCTIVE, cause.message)
                         why_not = await self._await_approval(step, found, arguments)
                         if why_not is None:
-                            context = context.model_copy(update={"replace_approved": True})
+                            context = context.model_copy(update={"approved": True})
                             continue
                         timed_out = why_not.startswith("ApprovalTimedOut")
                         return self._finish_failed(state, why_not, for_good=not timed_out)

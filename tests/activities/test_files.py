@@ -96,7 +96,7 @@ async def test_replacing_different_content_needs_approval(workspace: Path) -> No
 
     same = FileWriteParams(path="report.txt", content="old")  # a retried write: no change
     await env.run(file_write, ctx(workspace), same)
-    approved = ctx(workspace).model_copy(update={"replace_approved": True})
+    approved = ctx(workspace).model_copy(update={"approved": True})
     await env.run(file_write, approved, params)
     assert target.read_text() == "new"
 

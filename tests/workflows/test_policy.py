@@ -101,6 +101,12 @@ CASES: list[tuple[str, str, dict[str, JsonValue], Policy, Decision]] = [
         "block",
     ),
     ("reads blocked by policy", "file_read", {"path": "a.txt"}, NO_READS, "block"),
+    # SQL: decided per statement
+    ("SQL read", "sql_query", {"sql": "SELECT * FROM t WHERE a = $1"}, Policy(), "allow"),
+    ("SQL write", "sql_query", {"sql": "INSERT INTO t VALUES ($1)"}, Policy(), "approve"),
+    ("SQL drop", "sql_query", {"sql": "drop table t"}, Policy(), "block"),
+    ("SQL hidden delete", "sql_query", {"sql": "SELECT 1; DELETE FROM t"}, Policy(), "block"),
+    ("SQL from a reference", "sql_query", {"sql": "${steps.a.output}"}, Policy(), "approve"),
 ]
 
 
