@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from urllib.parse import urlsplit
 
@@ -18,6 +19,7 @@ from contracts.policy import Policy
 from workflows.egress import address_problem, parse_address, url_problem
 
 MAX_REDIRECTS = 5
+NON_IDEMPOTENT = frozenset({"POST", "PATCH"})
 KEPT_HEADERS = ("content-type", "content-length", "location", "etag", "last-modified")
 
 
@@ -34,7 +36,7 @@ class HttpActions:
         request = self._client.build_request(
             params.method,
             params.url,
-            headers=params.headers,
+            headers=with_idempotency_key(params, context),
             params=params.query,
             json=params.json_body,
             content=params.text_body,
@@ -81,6 +83,18 @@ class HttpActions:
             error_type="TooManyRedirects",
             retryable=False,
         )
+
+
+def with_idempotency_key(params: HttpRequestParams, context: ActionContext) -> dict[str, str]:
+    """Headers plus an Idempotency-Key for POST/PATCH: the same on every retry of this
+    step's exact call, so a server can recognise a repeat; a different call gets another."""
+    headers = dict(params.headers)
+    if params.method in NON_IDEMPOTENT and not any(
+        name.lower() == "idempotency-key" for name in headers
+    ):
+        call = json.dumps([context.run_id, context.step_id, params.model_dump(mode="json")])
+        headers["Idempotency-Key"] = hashlib.sha256(call.encode()).hexdigest()[:32]
+    return headers
 
 
 async def check_destination(url: str, policy: Policy) -> None:

@@ -115,3 +115,27 @@ async def test_a_name_is_judged_by_the_addresses_it_resolves_to(http: HttpAction
     plain = ActionContext(run_id="r", step_id="s", workspace="/tmp")
     with pytest.raises(ApplicationError, match=f"{name} is a private/loopback address"):
         await call(http, plain, url=f"http://{name}:9/")
+
+
+async def test_posts_carry_an_idempotency_key_stable_across_retries(
+    http: HttpActions,
+) -> None:
+    keys: list[str | None] = []
+
+    def record(handler: object, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        keys.append(handler.headers.get("Idempotency-Key"))  # type: ignore[attr-defined]
+        return 200, {}, b"ok"
+
+    server = LocalHttp({"/r": record})
+    try:
+        await call(http, method="POST", url=server.url("/r"), text_body="a")
+        await call(http, method="POST", url=server.url("/r"), text_body="a")  # a retry
+        await call(http, method="POST", url=server.url("/r"), text_body="b")  # another call
+        await call(http, method="GET", url=server.url("/r"))
+        own = {"Idempotency-Key": "mine"}
+        await call(http, method="POST", url=server.url("/r"), text_body="a", headers=own)
+    finally:
+        server.stop()
+    assert keys[0] is not None and len(keys[0]) == 32
+    assert keys[1] == keys[0] and keys[2] not in (None, keys[0])
+    assert keys[3] is None and keys[4] == "mine"
