@@ -1,6 +1,7 @@
 """File actions, confined to the run's workspace: ``file_read``, ``file_write``,
-``file_list``. Writes go to a temporary file that is renamed into place, so a crash
-never leaves half a file."""
+``file_append``, ``file_delete``, ``file_move``, ``file_list``. Writes go to a temporary
+file that is renamed into place, so a crash never leaves half a file; retried attempts
+do not repeat what an earlier attempt already did."""
 
 from __future__ import annotations
 
@@ -17,7 +18,16 @@ from activities.errors import action_error
 from activities.formats import effective_format, parse_text, render
 from activities.workspace import confine, not_found, relative_name
 from contracts import ActionContext, ActionResult
-from contracts.actions import NEEDS_APPROVAL, FileListParams, FileReadParams, FileWriteParams, Risk
+from contracts.actions import (
+    NEEDS_APPROVAL,
+    FileAppendParams,
+    FileDeleteParams,
+    FileListParams,
+    FileMoveParams,
+    FileReadParams,
+    FileWriteParams,
+    Risk,
+)
 
 MAX_READ_BYTES = 20_000_000
 MAX_LIST_ENTRIES = 10_000
@@ -53,6 +63,15 @@ async def file_write(context: ActionContext, params: FileWriteParams) -> ActionR
     text = render(params.content, effective_format(params.path, params.format))
     if await aiofiles.os.path.isfile(path):
         await _check_replace(context, params.path, path, text)
+    await _atomic_write(path, text)
+    return ActionResult(
+        output={"path": relative_name(context.workspace, path), "bytes": len(text.encode())},
+        attempt=_attempt(),
+    )
+
+
+async def _atomic_write(path: Path, text: str) -> None:
+    """Temp file + fsync + rename: readers see the old or the new file, never half."""
     await aiofiles.os.makedirs(path.parent, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
@@ -64,9 +83,68 @@ async def file_write(context: ActionContext, params: FileWriteParams) -> ActionR
     finally:
         if await aiofiles.os.path.exists(temporary):
             await aiofiles.os.remove(temporary)
-    data = text.encode()
+
+
+async def _read_text(path: Path) -> str:
+    async with aiofiles.open(path, encoding="utf-8", errors="replace") as handle:
+        return await handle.read()
+
+
+@activity.defn(name="file_append")
+async def file_append(context: ActionContext, params: FileAppendParams) -> ActionResult:
+    """Append atomically (the whole new file is renamed into place). A retry after an
+    attempt that already appended this text does not append it twice."""
+    path = confine(context.workspace, params.path)
+    addition = params.content if isinstance(params.content, str) else render(params.content, "json")
+    existing = await _read_text(path) if await aiofiles.os.path.isfile(path) else ""
+    if not (_attempt() > 1 and addition and existing.endswith(addition)):
+        existing += addition
+        await _atomic_write(path, existing)
     return ActionResult(
-        output={"path": relative_name(context.workspace, path), "bytes": len(data)},
+        output={"path": relative_name(context.workspace, path), "bytes": len(existing.encode())},
+        attempt=_attempt(),
+    )
+
+
+@activity.defn(name="file_delete")
+async def file_delete(context: ActionContext, params: FileDeleteParams) -> ActionResult:
+    """Delete a file; a retry that finds it gone (deleted by an earlier attempt) succeeds."""
+    path = confine(context.workspace, params.path)
+    if await aiofiles.os.path.isdir(path):
+        raise action_error(
+            f"{params.path} is a folder; file_delete removes single files",
+            error_type="IsAFolder",
+            retryable=False,
+        )
+    deleted = await aiofiles.os.path.isfile(path)
+    if deleted:
+        await aiofiles.os.remove(path)
+    elif not (params.missing_ok or _attempt() > 1):
+        raise not_found(params.path)
+    return ActionResult(output={"path": params.path, "deleted": deleted}, attempt=_attempt())
+
+
+@activity.defn(name="file_move")
+async def file_move(context: ActionContext, params: FileMoveParams) -> ActionResult:
+    """Rename within the workspace (atomic on one filesystem); keeps an existing
+    destination unless ``overwrite``; a retry after a done move succeeds."""
+    source = confine(context.workspace, params.source)
+    destination = confine(context.workspace, params.destination)
+    moved_before = _attempt() > 1 and await aiofiles.os.path.isfile(destination)
+    if not await aiofiles.os.path.isfile(source):
+        if moved_before:
+            return ActionResult(output={"to": params.destination}, attempt=_attempt())
+        raise not_found(params.source)
+    if await aiofiles.os.path.exists(destination) and not params.overwrite:
+        raise action_error(
+            f"{params.destination} exists; set overwrite to true to replace it",
+            error_type="DestinationExists",
+            retryable=False,
+        )
+    await aiofiles.os.makedirs(destination.parent, exist_ok=True)
+    await aiofiles.os.replace(source, destination)
+    return ActionResult(
+        output={"from": params.source, "to": relative_name(context.workspace, destination)},
         attempt=_attempt(),
     )
 
@@ -76,9 +154,8 @@ async def _check_replace(context: ActionContext, name: str, path: Path, text: st
 
     The same content again (a retried attempt that already wrote it) is not a change.
     """
-    async with aiofiles.open(path, encoding="utf-8", errors="replace") as handle:
-        if await handle.read() == text:
-            return
+    if await _read_text(path) == text:
+        return
     decision = context.policy.decision_for(Risk.DESTRUCTIVE)
     if decision == "allow" or context.approved:
         return

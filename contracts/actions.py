@@ -73,6 +73,28 @@ class FileListParams(ActionParams):
     recursive: bool = False
 
 
+class FileAppendParams(ActionParams):
+    """Append text to a workspace file (created if missing); non-text content as JSON."""
+
+    path: str = Field(description="Path relative to the workspace, e.g. out/log.txt")
+    content: JsonValue = Field(description="Text, JSON, or a ${...} reference")
+
+
+class FileDeleteParams(ActionParams):
+    """Delete one workspace file (never a folder)."""
+
+    path: str = Field(description="Path relative to the workspace")
+    missing_ok: bool = Field(default=False, description="Succeed if the file is not there")
+
+
+class FileMoveParams(ActionParams):
+    """Move or rename a workspace file; an existing destination is kept unless overwrite."""
+
+    source: str = Field(description="Path relative to the workspace")
+    destination: str = Field(description="Path relative to the workspace")
+    overwrite: bool = False
+
+
 Aggregate = Literal["sum", "count", "min", "max", "avg"]
 # JMESPath functions that total or pick across records; length() may legitimately filter.
 AGGREGATING_CALL = re.compile(r"\b(sum|avg|min|max|min_by|max_by)\s*\(")
@@ -107,11 +129,19 @@ class TransformParams(ActionParams):
         "before" so it runs even while ``input`` is still an unresolved reference."""
         if isinstance(data, dict):
             expression, group_by = data.get("expression"), data.get("group_by")
+            aggregate = data.get("aggregate")
+            fields = {group_by, *(aggregate if isinstance(aggregate, dict) else ())}
             if group_by and isinstance(expression, str) and AGGREGATING_CALL.search(expression):
                 raise ValueError(
                     f"expression {expression!r} computes totals, but the expression runs "
                     "before group_by on the raw records; set expression to null and name the "
                     'totals in aggregate, e.g. {"<number field>": "sum"}'
+                )
+            if group_by and isinstance(expression, str) and expression.strip() in fields:
+                raise ValueError(
+                    f"expression {expression!r} names a field, but it runs before group_by "
+                    "on the whole input (a list of records has no such field); set "
+                    "expression to null: group_by and aggregate already name the fields"
                 )
         return data
 
@@ -193,6 +223,33 @@ CATALOG: dict[str, ActionSpec] = {
             timedelta(seconds=30),
             FILE_RETRY,
             '{"path": "out/result.json", "content": "${steps.summarize.output}"}',
+        ),
+        ActionSpec(
+            "file_append",
+            FileAppendParams.__doc__ or "",
+            FileAppendParams,
+            Risk.WRITE,
+            timedelta(seconds=30),
+            FILE_RETRY,
+            '{"path": "out/log.txt", "content": "done\\n"}',
+        ),
+        ActionSpec(
+            "file_delete",
+            FileDeleteParams.__doc__ or "",
+            FileDeleteParams,
+            Risk.DESTRUCTIVE,
+            timedelta(seconds=30),
+            FILE_RETRY,
+            '{"path": "out/old.json"}',
+        ),
+        ActionSpec(
+            "file_move",
+            FileMoveParams.__doc__ or "",
+            FileMoveParams,
+            Risk.DESTRUCTIVE,
+            timedelta(seconds=30),
+            FILE_RETRY,
+            '{"source": "out/report.json", "destination": "archive/report.json"}',
         ),
         ActionSpec(
             "file_list",

@@ -15,7 +15,14 @@ import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.files import file_list, file_read, file_write
+from activities.files import (
+    file_append,
+    file_delete,
+    file_list,
+    file_move,
+    file_read,
+    file_write,
+)
 from activities.http import HttpActions
 from activities.llm import LlmActivities
 from activities.sql import SqlActions
@@ -40,6 +47,9 @@ def agent_activities(
         sql.sql_query,
         file_read,
         file_write,
+        file_append,
+        file_delete,
+        file_move,
         file_list,
         transform,
     ]

@@ -18,7 +18,14 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.files import file_list, file_read, file_write
+from activities.files import (
+    file_append,
+    file_delete,
+    file_list,
+    file_move,
+    file_read,
+    file_write,
+)
 from activities.http import HttpActions
 from activities.sql import SqlActions
 from activities.transform import transform
@@ -85,6 +92,9 @@ async def running_worker(
                     sql.sql_query,
                     file_read,
                     file_write,
+                    file_append,
+                    file_delete,
+                    file_move,
                     file_list,
                     transform,
                 ],

@@ -22,7 +22,10 @@ from contracts.policy import Decision, Policy
 from workflows.egress import url_problem
 from workflows.sql_guard import sql_effect
 
-FILE_ACTIONS = frozenset({"file_read", "file_write", "file_list"})
+FILE_ACTIONS = frozenset(
+    {"file_read", "file_write", "file_list", "file_append", "file_delete", "file_move"}
+)
+PATH_PARAMS = ("path", "source", "destination")
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
@@ -57,11 +60,12 @@ def path_problem(path: str) -> str | None:
 def _risk_and_problem(action: str, params: Mapping[str, JsonValue], policy: Policy) -> Verdict:
     risk = CATALOG[action].risk
     if action in FILE_ACTIONS:
-        path = params.get("path", ".")
-        if isinstance(path, str) and not _unresolved(path):
-            problem = path_problem(path)
-            if problem:
-                return Verdict("block", risk, problem)
+        for name in PATH_PARAMS:
+            path = params.get(name)
+            if isinstance(path, str) and not _unresolved(path):
+                problem = path_problem(path)
+                if problem:
+                    return Verdict("block", risk, problem)
         return Verdict(policy.decision_for(risk), risk, f"{action} is a {risk.value} action")
     if action == "http_request":
         url, method = params.get("url"), str(params.get("method") or "GET").upper()

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -6,9 +7,23 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.files import file_list, file_read, file_write
+from activities.files import (
+    file_append,
+    file_delete,
+    file_list,
+    file_move,
+    file_read,
+    file_write,
+)
 from contracts import ActionContext, Policy
-from contracts.actions import FileListParams, FileReadParams, FileWriteParams
+from contracts.actions import (
+    FileAppendParams,
+    FileDeleteParams,
+    FileListParams,
+    FileMoveParams,
+    FileReadParams,
+    FileWriteParams,
+)
 
 
 def ctx(root: Path) -> ActionContext:
@@ -115,3 +130,51 @@ async def test_the_policy_can_allow_or_block_replacing(
     else:
         with pytest.raises(ApplicationError, match=r"blocked by the run.s policy: r\.txt exists"):
             await ActivityEnvironment().run(file_write, context, params)
+
+
+def on_attempt(number: int) -> ActivityEnvironment:
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, attempt=number)
+    return env
+
+
+async def test_append_is_whole_and_a_retry_does_not_double_it(workspace: Path) -> None:
+    params = FileAppendParams(path="out/log.txt", content="one\n")
+    await ActivityEnvironment().run(file_append, ctx(workspace), params)
+    await on_attempt(2).run(file_append, ctx(workspace), params)  # retry of the same call
+    more = FileAppendParams(path="out/log.txt", content={"n": 2})
+    result = await ActivityEnvironment().run(file_append, ctx(workspace), more)
+    assert (workspace / "out/log.txt").read_text() == 'one\n{\n  "n": 2\n}\n'
+    assert result.output["bytes"] == len('one\n{\n  "n": 2\n}\n')  # type: ignore[index,call-overload]
+
+
+async def test_delete_refuses_folders_and_a_retry_finds_it_done(workspace: Path) -> None:
+    (workspace / "old.txt").write_text("x")
+    params = FileDeleteParams(path="old.txt")
+    done = await ActivityEnvironment().run(file_delete, ctx(workspace), params)
+    assert done.output == {"path": "old.txt", "deleted": True}
+    assert not (workspace / "old.txt").exists()
+    again = await on_attempt(2).run(file_delete, ctx(workspace), params)
+    assert again.output == {"path": "old.txt", "deleted": False}
+    with pytest.raises(ApplicationError) as missing:
+        await ActivityEnvironment().run(file_delete, ctx(workspace), params)
+    assert missing.value.type == "FileNotFound"
+    with pytest.raises(ApplicationError, match="is a folder"):
+        await ActivityEnvironment().run(file_delete, ctx(workspace), FileDeleteParams(path="data"))
+
+
+async def test_move_keeps_an_existing_destination_unless_told(workspace: Path) -> None:
+    (workspace / "a.txt").write_text("a")
+    (workspace / "b.txt").write_text("b")
+    keep = FileMoveParams(source="a.txt", destination="b.txt")
+    with pytest.raises(ApplicationError, match=r"b\.txt exists; set overwrite"):
+        await ActivityEnvironment().run(file_move, ctx(workspace), keep)
+    moved = FileMoveParams(source="a.txt", destination="archive/a.txt")
+    result = await ActivityEnvironment().run(file_move, ctx(workspace), moved)
+    assert result.output == {"from": "a.txt", "to": "archive/a.txt"}
+    assert (workspace / "archive/a.txt").read_text() == "a" and not (workspace / "a.txt").exists()
+    retried = await on_attempt(2).run(file_move, ctx(workspace), moved)
+    assert retried.output == {"to": "archive/a.txt"}
+    with pytest.raises(ApplicationError, match="outside the workspace"):
+        escape = FileMoveParams(source="b.txt", destination="../b.txt")
+        await ActivityEnvironment().run(file_move, ctx(workspace), escape)

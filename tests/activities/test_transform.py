@@ -92,6 +92,12 @@ def test_a_totalling_expression_next_to_group_by_is_refused_before_running() -> 
         TransformParams(
             input=[], expression="sum(revenue)", group_by="region", aggregate={"revenue": "sum"}
         )
+    with pytest.raises(ValidationError, match="names a field, but it runs before group_by"):
+        TransformParams(input=[], expression="region", group_by="region")
+    with pytest.raises(ValidationError, match="names a field, but it runs before group_by"):
+        TransformParams(input=[], expression="revenue", group_by="r", aggregate={"revenue": "sum"})
+    nested = TransformParams(input={}, expression="items", group_by="region")
+    assert nested.expression == "items"  # picking the list out of an object is fine
     filtering = TransformParams(input=[], expression="[?length(region) > `1`]", group_by="r")
     assert filtering.expression is not None
 

@@ -101,6 +101,11 @@ CASES: list[tuple[str, str, dict[str, JsonValue], Policy, Decision]] = [
         "block",
     ),
     ("reads blocked by policy", "file_read", {"path": "a.txt"}, NO_READS, "block"),
+    ("append", "file_append", {"path": "out/log.txt", "content": "x"}, Policy(), "allow"),
+    ("delete", "file_delete", {"path": "out/old.json"}, Policy(), "approve"),
+    ("move", "file_move", {"source": "a.txt", "destination": "b/a.txt"}, Policy(), "approve"),
+    ("move out", "file_move", {"source": "a.txt", "destination": "../a.txt"}, Policy(), "block"),
+    ("delete absolute", "file_delete", {"path": "/etc/hosts"}, Policy(), "block"),
     # SQL: decided per statement
     ("SQL read", "sql_query", {"sql": "SELECT * FROM t WHERE a = $1"}, Policy(), "allow"),
     ("SQL write", "sql_query", {"sql": "INSERT INTO t VALUES ($1)"}, Policy(), "approve"),
