@@ -235,9 +235,8 @@ class AgentWorkflow:
 
     async def _await_approval(
         self, step: Step, verdict: Verdict, arguments: dict[str, JsonValue]
-    ) -> str | None:
-        """Wait for a person's decision on the exact arguments; None means approved,
-        otherwise the reason the step may not run."""
+    ) -> ApprovalRecord:
+        """Wait for a person's decision on the exact arguments."""
         self._steps[step.id].status = StepStatus.AWAITING_APPROVAL
         record = await self._desk.ask(
             step.id,
@@ -248,7 +247,12 @@ class AgentWorkflow:
             arguments=arguments,
         )
         self._steps[step.id].status = StepStatus.RUNNING
-        return refusal(record)
+        return record
+
+    def _finish_refused(self, state: StepState, record: ApprovalRecord) -> None:
+        """A rejection fails the step for good; a timeout may be asked again after a re-plan."""
+        why_not = refusal(record) or "not approved"
+        self._finish_failed(state, why_not, for_good=record.outcome != "timed_out")
 
     async def _sign_off(self) -> str | None:
         """With ``plan_signoff``: one approval of the whole current plan, shown in full."""
@@ -445,10 +449,9 @@ class AgentWorkflow:
             return self._finish_failed(state, f"BlockedByPolicy: {verdict.reason}")
         approved = False
         if verdict.decision == "approve":
-            why_not = await self._await_approval(step, verdict, arguments)
-            if why_not is not None:
-                timed_out = why_not.startswith("ApprovalTimedOut")
-                return self._finish_failed(state, why_not, for_good=not timed_out)
+            record = await self._await_approval(step, verdict, arguments)
+            if record.outcome != "approved":
+                return self._finish_refused(state, record)
             approved = True
         if isinstance(params, WaitParams):
             await workflow.sleep(timedelta(seconds=params.seconds), summary=step.title)
@@ -484,12 +487,11 @@ class AgentWorkflow:
                         and not context.approved
                     ):  # the activity found it would replace something: a person decides
                         found = Verdict("approve", Risk.DESTRUCTIVE, cause.message)
-                        why_not = await self._await_approval(step, found, arguments)
-                        if why_not is None:
-                            context = context.model_copy(update={"approved": True})
-                            continue
-                        timed_out = why_not.startswith("ApprovalTimedOut")
-                        return self._finish_failed(state, why_not, for_good=not timed_out)
+                        record = await self._await_approval(step, found, arguments)
+                        if record.outcome != "approved":
+                            return self._finish_refused(state, record)
+                        context = context.model_copy(update={"approved": True})
+                        continue
                     state.attempts = _attempts(exc, spec.retry_policy)
                     for_good = isinstance(cause, ApplicationError) and cause.non_retryable
                     return self._finish_failed(state, _describe(exc), for_good=for_good)

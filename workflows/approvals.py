@@ -39,9 +39,9 @@ class ApprovalDesk:
         if pending is None or key in self._decided:
             if key in steps:
                 return f"step '{key}' is not awaiting approval (it is {steps[key].status.value})"
-            waiting = ", ".join(self.pending) or "nothing"
-            return f"no step '{key}' in this run; steps: {', '.join(steps) or 'none'}" + (
-                f"; awaiting approval: {waiting}"
+            return (
+                f"no step '{key}' in this run; steps: {', '.join(steps) or 'none'}; "
+                f"awaiting approval: {', '.join(self.pending) or 'nothing'}"
             )
         if decision.args_hash is not None and decision.args_hash != pending.args_hash:
             return (
