@@ -70,14 +70,15 @@ class HttpActions:
         )
 
     async def _send_checked(self, request: httpx.Request, policy: Policy) -> httpx.Response:
-        """Send, following redirects by hand so every hop passes the egress policy."""
+        """Send, following redirects by hand so every hop passes the egress policy (the
+        first URL was checked by the caller, before httpx normalised it)."""
         for _ in range(MAX_REDIRECTS + 1):
-            await check_destination(str(request.url), policy)
             response = await self._client.send(request, stream=True, follow_redirects=False)
             if response.next_request is None:
                 return response
             await response.aclose()
             request = response.next_request
+            await check_destination(str(request.url), policy)
         raise action_error(
             f"more than {MAX_REDIRECTS} redirects from {request.url}",
             error_type="TooManyRedirects",
