@@ -35,14 +35,9 @@ ACTIVITY_THREADS = 8  # for plain (CPU-bound) activities such as transform
 HTTP_CONNECT_TIMEOUT_SECONDS = 10.0
 
 
-def agent_activities(
-    llm: LlmActivities, http: HttpActions, sql: SqlActions
-) -> Sequence[Callable[..., Any]]:
-    """Every activity the catalog and the workflow call, under its stable name."""
+def action_activities(http: HttpActions, sql: SqlActions) -> list[Callable[..., Any]]:
+    """The catalog's actions (everything but the LLM), under their stable names."""
     return [
-        llm.plan,
-        llm.review,
-        llm.llm,
         http.http_request,
         sql.sql_query,
         file_read,
@@ -53,6 +48,13 @@ def agent_activities(
         file_list,
         transform,
     ]
+
+
+def agent_activities(
+    llm: LlmActivities, http: HttpActions, sql: SqlActions
+) -> Sequence[Callable[..., Any]]:
+    """Every activity the catalog and the workflow call, under its stable name."""
+    return [llm.plan, llm.review, llm.llm, *action_activities(http, sql)]
 
 
 def build_worker(

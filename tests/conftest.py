@@ -18,18 +18,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.files import (
-    file_append,
-    file_delete,
-    file_list,
-    file_move,
-    file_read,
-    file_write,
-)
 from activities.http import HttpActions
 from activities.sql import SqlActions
-from activities.transform import transform
 from runtime.devserver import SPEED_ARGS, find_temporal_cli
+from runtime.workers import action_activities
 from tests.fake_llm import FakeLlm
 from tests.scripted_llm import ScriptedLlm
 from workflows.agent import AgentWorkflow
@@ -85,19 +77,7 @@ async def running_worker(
                 client,
                 task_queue=task_queue,
                 workflows=[AgentWorkflow],
-                activities=[
-                    fake_llm.plan,
-                    fake_llm.review,
-                    http.http_request,
-                    sql.sql_query,
-                    file_read,
-                    file_write,
-                    file_append,
-                    file_delete,
-                    file_move,
-                    file_list,
-                    transform,
-                ],
+                activities=[fake_llm.plan, fake_llm.review, *action_activities(http, sql)],
                 activity_executor=pool,
             )
             try:

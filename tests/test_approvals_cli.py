@@ -50,6 +50,15 @@ async def starter(client: Client, *args: str) -> Completed:
     return await run([sys.executable, str(REPO / "starter.py"), *args], env)
 
 
+def own_worker_env(client: Client, workspace: Path) -> dict[str, str]:
+    """An environment whose task queue no worker polls, so the starter runs its own."""
+    return clean_env(
+        TEMPORAL_ADDRESS=client.service_client.config.target_host,
+        AGENT_TASK_QUEUE=f"cli-{uuid.uuid4().hex[:8]}",
+        AGENT_STATE_DIR=str(workspace / ".state"),
+    )
+
+
 async def test_the_temporal_cli_signal_approves_a_step(
     client: Client, task_queue: str, workspace: Path, agent_worker: Worker, server: LocalHttp
 ) -> None:
@@ -125,11 +134,7 @@ async def test_yes_approves_for_scripts_and_the_output_says_so(
 ) -> None:
     plan_file = workspace / "post.json"
     plan_file.write_text(post_plan(server).model_dump_json())
-    env = clean_env(
-        TEMPORAL_ADDRESS=client.service_client.config.target_host,
-        AGENT_TASK_QUEUE=f"yes-{uuid.uuid4().hex[:8]}",  # no worker: the starter runs one
-        AGENT_STATE_DIR=str(workspace / ".state"),
-    )
+    env = own_worker_env(client, workspace)
     command = [sys.executable, str(REPO / "starter.py"), "--plan", str(plan_file)]
     command += ["--allow-host", "127.0.0.1", "--yes", "--workspace", str(workspace)]
     done = await run(command, env)
@@ -163,11 +168,7 @@ async def test_a_terminal_run_asks_and_a_y_approves(
 ) -> None:
     plan_file = workspace / "post.json"
     plan_file.write_text(post_plan(server).model_dump_json())
-    env = clean_env(
-        TEMPORAL_ADDRESS=client.service_client.config.target_host,
-        AGENT_TASK_QUEUE=f"tty-{uuid.uuid4().hex[:8]}",
-        AGENT_STATE_DIR=str(workspace / ".state"),
-    )
+    env = own_worker_env(client, workspace)
     terminal, stdin = pty.openpty()  # the starter sees a terminal on stdin and asks
     process = await asyncio.create_subprocess_exec(
         sys.executable,
