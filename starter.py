@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import sys
@@ -24,13 +25,13 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
-from contracts import Budget, Plan, Policy, RunInput, RunResult
+from contracts import Budget, Plan, Policy, RunEvent, RunInput, RunResult
 from runtime import devserver
 from runtime.connection import connect, connect_config, default_address, explicit_address, pollers
 from runtime.decisions import DecisionRefused, decide, pending_text, prompter, status_text
 from runtime.offline_model import OfflineModelUnavailable
 from runtime.policy_file import PolicyFileProblem, load_policy
-from runtime.progress import follow
+from runtime.progress import compensation_line, follow
 from runtime.settings import Settings
 from runtime.workers import agent_worker
 from workflows.agent import AgentWorkflow
@@ -57,13 +58,17 @@ def _add_decision_commands(parser: argparse.ArgumentParser) -> None:
     for name, what in (("pause", "start no new step or LLM call"), ("resume", "continue")):
         control = commands.add_parser(name, help=f"{what} (running steps finish)")
         control.add_argument("run", help="workflow id of the run")
+    event = commands.add_parser("event", help="send a named event to wait_for_event steps")
+    event.add_argument("run", help="workflow id of the run")
+    event.add_argument("name", help="the event name a wait_for_event step waits for")
+    event.add_argument("--payload", default="null", help="JSON payload (the step's output)")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
         epilog="Commands: approve RUN STEP | reject RUN STEP | status RUN | pending | "
-        "pause RUN | resume RUN",
+        "pause RUN | resume RUN | event RUN NAME [--payload JSON]",
     )
     parser.add_argument("--goal", help="what to achieve, in plain language")
     parser.add_argument("--plan", type=Path, help="run this plan (JSON file), skip planning")
@@ -81,6 +86,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="LLM review of results (default: on, off with --plan)",
+    )
+    parser.add_argument(
+        "--compensate",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="if the run fails or is cancelled, undo its finished steps (default: on)",
     )
     parser.add_argument("--policy", type=Path, help="run policy file (.toml or .json)")
     parser.add_argument(
@@ -178,6 +189,7 @@ def build_input(args: argparse.Namespace) -> RunInput:
         max_parallel=args.max_parallel,
         policy=policy,
         budget=budget,
+        compensate=args.compensate,
     )
 
 
@@ -299,10 +311,11 @@ async def run_command(args: argparse.Namespace) -> int:
         print(await status_text(client, args.run))
     elif args.command == "pending":
         print(await pending_text(client))
-    elif args.command in ("pause", "resume"):
+    elif args.command in ("pause", "resume", "event"):
         handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(args.run)
+        message = [event_input(args.name, args.payload)] if args.command == "event" else []
         try:
-            await handle.signal(args.command)
+            await handle.signal(args.command, *message)
         except RPCError as exc:
             raise UsageProblem(f"run {args.run}: {exc.message}") from exc
         print(f"sent {args.command} to {args.run}")
@@ -311,6 +324,16 @@ async def run_command(args: argparse.Namespace) -> int:
         record = await decide(client, args.run, args.step, approve=approve, note=args.note)
         print(f"{record.outcome} step '{record.step_id}' of {args.run} (as {record.by})")
     return 0
+
+
+def event_input(name: str, payload: str) -> RunEvent:
+    """The ``event`` signal's input, checked here so a typo never reaches the run."""
+    try:
+        return RunEvent.model_validate({"name": name, "payload": json.loads(payload)})
+    except json.JSONDecodeError as exc:
+        raise UsageProblem(f"--payload is not JSON: {exc}") from exc
+    except ValidationError as exc:
+        raise UsageProblem(f"event: {format_validation_error(exc)}") from exc
 
 
 def failed(error: WorkflowFailureError) -> int:
@@ -324,6 +347,8 @@ def failed(error: WorkflowFailureError) -> int:
             print(
                 f"{done}/{len(partial.steps)} steps succeeded before the failure.", file=sys.stderr
             )
+            for record in partial.compensations:
+                print(f"  {compensation_line(record)}", file=sys.stderr)
     return 1
 
 

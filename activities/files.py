@@ -1,7 +1,8 @@
 """File actions, confined to the run's workspace: ``file_read``, ``file_write``,
 ``file_append``, ``file_delete``, ``file_move``, ``file_list``. Writes go to a temporary
 file that is renamed into place, so a crash never leaves half a file; retried attempts
-do not repeat what an earlier attempt already did."""
+do not repeat what an earlier attempt already did. Every change returns its undo (the
+previous content, up to ``UNDO_CAPTURE_BYTES``), which the run uses if it fails later."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from temporalio import activity
 from activities.errors import action_error
 from activities.formats import effective_format, parse_text, render
 from activities.workspace import confine, not_found, relative_name
-from contracts import ActionContext, ActionResult
+from contracts import ActionContext, ActionResult, Compensation
 from contracts.actions import (
     NEEDS_APPROVAL,
     FileAppendParams,
@@ -31,6 +32,7 @@ from contracts.actions import (
 
 MAX_READ_BYTES = 20_000_000
 MAX_LIST_ENTRIES = 10_000
+UNDO_CAPTURE_BYTES = 1_000_000  # previous content kept (in history) to undo a change
 
 
 def _attempt() -> int:
@@ -60,14 +62,60 @@ async def file_read(context: ActionContext, params: FileReadParams) -> ActionRes
 async def file_write(context: ActionContext, params: FileWriteParams) -> ActionResult:
     """Write a file atomically (temp file + rename); parent folders are created."""
     path = confine(context.workspace, params.path)
+    name = relative_name(context.workspace, path)
     text = render(params.content, effective_format(params.path, params.format))
-    if await aiofiles.os.path.isfile(path):
+    if not await aiofiles.os.path.isfile(path):
+        undo = _removal(name)
+    elif _attempt() > 1 and await _read_text(path) == text:
+        undo = _unknown_before(name)
+    else:
+        undo = await _restoring(path, name)
         await _check_replace(context, params.path, path, text)
     await _atomic_write(path, text)
     return ActionResult(
-        output={"path": relative_name(context.workspace, path), "bytes": len(text.encode())},
-        attempt=_attempt(),
+        output={"path": name, "bytes": len(text.encode())}, attempt=_attempt(), undo=[undo]
     )
+
+
+def _removal(name: str) -> Compensation:
+    return Compensation(
+        action="file_delete",
+        params={"path": name, "missing_ok": True},
+        description=f"delete {name}, which the run created",
+    )
+
+
+def _rewrite(name: str, text: str) -> Compensation:
+    return Compensation(
+        action="file_write",
+        params={"path": name, "content": text, "format": "text"},
+        description=f"restore the previous content of {name}",
+    )
+
+
+def _unknown_before(name: str) -> Compensation:
+    return Compensation(
+        action=None,
+        description=f"cannot tell what {name} held before: an earlier attempt of the same "
+        "call may already have changed it",
+    )
+
+
+async def _restoring(path: Path, name: str) -> Compensation:
+    """The undo that puts back the file at ``path`` as it is now."""
+    size = (await aiofiles.os.stat(path)).st_size
+    if size > UNDO_CAPTURE_BYTES:
+        return Compensation(
+            action=None,
+            description=f"cannot restore {name}: it held {size} bytes, more than the "
+            f"{UNDO_CAPTURE_BYTES} kept for undo",
+        )
+    async with aiofiles.open(path, "rb") as handle:
+        data = await handle.read()
+    try:
+        return _rewrite(name, data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return Compensation(action=None, description=f"cannot restore {name}: it is not text")
 
 
 async def _atomic_write(path: Path, text: str) -> None:
@@ -95,14 +143,26 @@ async def file_append(context: ActionContext, params: FileAppendParams) -> Actio
     """Append atomically (the whole new file is renamed into place). A retry after an
     attempt that already appended this text does not append it twice."""
     path = confine(context.workspace, params.path)
+    name = relative_name(context.workspace, path)
     addition = params.content if isinstance(params.content, str) else render(params.content, "json")
-    existing = await _read_text(path) if await aiofiles.os.path.isfile(path) else ""
-    if not (_attempt() > 1 and addition and existing.endswith(addition)):
+    existed = await aiofiles.os.path.isfile(path)
+    existing = await _read_text(path) if existed else ""
+    if _attempt() > 1 and addition and existing.endswith(addition):
+        before = existing[: -len(addition)]  # an earlier attempt appended it
+    else:
+        before = existing
         existing += addition
         await _atomic_write(path, existing)
+    if not existed or (not before and _attempt() > 1):
+        undo = _removal(name)  # (a retry that finds only its own text: it created the file)
+    elif len(before.encode()) > UNDO_CAPTURE_BYTES:
+        undo = Compensation(
+            action=None, description=f"cannot restore {name}: over {UNDO_CAPTURE_BYTES} bytes"
+        )
+    else:
+        undo = _rewrite(name, before)
     return ActionResult(
-        output={"path": relative_name(context.workspace, path), "bytes": len(existing.encode())},
-        attempt=_attempt(),
+        output={"path": name, "bytes": len(existing.encode())}, attempt=_attempt(), undo=[undo]
     )
 
 
@@ -117,11 +177,17 @@ async def file_delete(context: ActionContext, params: FileDeleteParams) -> Actio
             retryable=False,
         )
     deleted = await aiofiles.os.path.isfile(path)
+    undo: list[Compensation] = []
     if deleted:
+        undo = [await _restoring(path, relative_name(context.workspace, path))]
         await aiofiles.os.remove(path)
     elif not (params.missing_ok or _attempt() > 1):
         raise not_found(params.path)
-    return ActionResult(output={"path": params.path, "deleted": deleted}, attempt=_attempt())
+    elif _attempt() > 1:
+        undo = [_unknown_before(params.path)]
+    return ActionResult(
+        output={"path": params.path, "deleted": deleted}, attempt=_attempt(), undo=undo
+    )
 
 
 @activity.defn(name="file_move")
@@ -131,21 +197,29 @@ async def file_move(context: ActionContext, params: FileMoveParams) -> ActionRes
     source = confine(context.workspace, params.source)
     destination = confine(context.workspace, params.destination)
     moved_before = _attempt() > 1 and await aiofiles.os.path.isfile(destination)
+    to_name = relative_name(context.workspace, destination)
+    back = Compensation(
+        action="file_move",
+        params={"source": to_name, "destination": relative_name(context.workspace, source)},
+        description=f"move {to_name} back to {params.source}",
+    )
     if not await aiofiles.os.path.isfile(source):
         if moved_before:
-            return ActionResult(output={"to": params.destination}, attempt=_attempt())
+            return ActionResult(output={"to": params.destination}, attempt=_attempt(), undo=[back])
         raise not_found(params.source)
-    if await aiofiles.os.path.exists(destination) and not params.overwrite:
-        raise action_error(
-            f"{params.destination} exists; set overwrite to true to replace it",
-            error_type="DestinationExists",
-            retryable=False,
-        )
+    undo = [back]
+    if await aiofiles.os.path.exists(destination):
+        if not params.overwrite:
+            raise action_error(
+                f"{params.destination} exists; set overwrite to true to replace it",
+                error_type="DestinationExists",
+                retryable=False,
+            )
+        undo.append(await _restoring(destination, to_name))  # after moving back: restore it
     await aiofiles.os.makedirs(destination.parent, exist_ok=True)
     await aiofiles.os.replace(source, destination)
     return ActionResult(
-        output={"from": params.source, "to": relative_name(context.workspace, destination)},
-        attempt=_attempt(),
+        output={"from": params.source, "to": to_name}, attempt=_attempt(), undo=undo
     )
 
 

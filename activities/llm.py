@@ -1,4 +1,4 @@
-"""LLM-backed activities: ``plan``, ``review`` and the ``llm`` action.
+"""LLM-backed activities: ``plan``, ``review``, ``recover`` and the ``llm`` action.
 
 The injected provider hands out one ``AsyncOpenAI`` client with ``max_retries=0``:
 Temporal owns retries, so every attempt is visible in history. Structured answers use the standard
@@ -16,13 +16,23 @@ from temporalio import activity
 
 from activities.errors import action_error, from_openai
 from activities.heartbeat import heartbeating
-from activities.prompts import plan_messages, plan_schema, review_messages, review_schema
+from activities.prompts import (
+    plan_messages,
+    plan_schema,
+    recover_messages,
+    recover_schema,
+    review_messages,
+    review_schema,
+)
 from contracts import (
     ActionContext,
     ActionResult,
     Plan,
     PlanDraft,
     PlanRequest,
+    RecoverOutcome,
+    RecoverRequest,
+    Recovery,
     Review,
     ReviewOutcome,
     ReviewRequest,
@@ -35,6 +45,7 @@ from runtime.llm_provider import LlmProvider
 # runaway generation (measured: one hit the 5-minute timeout) into a quick repair.
 PLAN_MAX_TOKENS = 1500
 REVIEW_MAX_TOKENS = 800
+RECOVER_MAX_TOKENS = 1000
 TEMPERATURE = 0.2
 
 
@@ -120,6 +131,23 @@ class LlmActivities:
         except ValidationError as exc:
             raise action_error(
                 f"the reviewer's answer is not a valid verdict: {'; '.join(_errors_of(exc))}",
+                error_type="LlmBadAnswer",
+                retryable=True,
+            ) from exc
+
+    @activity.defn(name="recover")
+    async def recover(self, request: RecoverRequest) -> RecoverOutcome:
+        """Propose a way past a failed step; an unreadable proposal is retried."""
+        content, usage, _ = await self._chat(
+            recover_messages(request),
+            max_tokens=RECOVER_MAX_TOKENS,
+            response_format=_json_schema("recovery", recover_schema(request.step.action)),
+        )
+        try:
+            return RecoverOutcome(recovery=Recovery.model_validate_json(content), usage=usage)
+        except ValidationError as exc:
+            raise action_error(
+                f"the recovery answer is not valid: {'; '.join(_errors_of(exc))}",
                 error_type="LlmBadAnswer",
                 retryable=True,
             ) from exc

@@ -13,8 +13,8 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, Field, create_model
 
-from contracts import CATALOG, PlanRequest, Review, ReviewRequest, StepDigest
-from contracts.plan import STEP_ID_PATTERN
+from contracts import CATALOG, PlanRequest, RecoverRequest, Review, ReviewRequest, StepDigest
+from contracts.plan import STEP_ID_PATTERN, OnFailure
 
 # Bounds a schema-constrained model must respect, so a degenerate generation that repeats
 # a step or a phrase (measured with the 1.5B model) ends instead of running to max_tokens.
@@ -25,7 +25,7 @@ PLANNER_RULES = """\
 You are the planner of a workflow engine. Turn the user's goal into a plan: a JSON object
 {"steps": [...]}. Each step has: id (unique, snake_case), title, action, params,
 depends_on (ids of steps that must finish first), when (null, or a JMESPath condition
-over {"steps": ...}), expected_output.
+over {"steps": ...}), expected_output; optionally foreach and on_failure (see rules).
 
 To use an earlier step's output, write a reference in a string param:
 "${steps.<id>.output}" is the whole output; "${steps.<id>.output.body.items[0].name}"
@@ -38,6 +38,10 @@ Rules:
 - Compute totals with transform: group_by + aggregate, expression null. Never compute
   numbers with llm.
 - If the goal asks to write or save something, the last step is a file_write.
+- To run one action for every element of a list, give the step foreach: a JMESPath to
+  the list (e.g. "steps.files.output"); its params use ${item} (and ${index}).
+- on_failure: "replan" (default), "retry" (for flaky services), "skip" (the step is
+  optional), "fail" (stop the run), "recover" (fix the params and try again).
 - Use as few steps as the goal needs (at most 10).
 
 Actions:
@@ -53,6 +57,17 @@ Reply with JSON:
 - "verdict": "done" if the outputs achieve the goal; "replan" if something the goal asks
   for is missing or wrong; "fail" only if no plan could achieve the goal.
 - "feedback": for "replan", exactly what the next plan must do differently; else "".
+"""
+
+RECOVER_RULES = """\
+You help a workflow engine recover from one failed step. You see the goal, the step, the
+params it ran with and the exact error. Reply with JSON:
+- "reason": one sentence on why your proposal fixes the error.
+- "decision": "retry" when corrected params for the same action can fix the error (a wrong
+  path, field name, URL or query); "skip" when the goal can be reached without this step;
+  "replan" when the approach itself is wrong.
+- "params": for "retry", the complete corrected params; otherwise null.
+Never retry with the same params. Keep every param the error does not concern.
 """
 
 
@@ -95,6 +110,7 @@ def catalog_text() -> str:
 def plan_schema() -> dict[str, Any]:
     """JSON schema of a plan whose steps are a union of per-action variants."""
     variants = []
+    on_failure: Any = OnFailure
     for spec in CATALOG.values():
         variant: type[BaseModel] = create_model(
             f"{spec.name.title().replace('_', '')}Step",
@@ -104,6 +120,8 @@ def plan_schema() -> dict[str, Any]:
             params=(spec.params_model, ...),
             depends_on=(list[str], ...),
             when=(str | None, ...),
+            foreach=(str | None, Field(default=None, max_length=TEXT_LIMIT)),
+            on_failure=(on_failure, Field(default="replan")),
             expected_output=(str, Field(max_length=TEXT_LIMIT)),
         )
         variants.append(variant)
@@ -172,3 +190,34 @@ def review_messages(request: ReviewRequest) -> list[dict[str, str]]:
         {"role": "system", "content": REVIEWER_RULES},
         {"role": "user", "content": user},
     ]
+
+
+def recover_messages(request: RecoverRequest) -> list[dict[str, str]]:
+    """Chat messages asking how to get past one failed step."""
+    spec = CATALOG[request.step.action]
+    user = (
+        f"Goal: {request.goal}\n\n"
+        f"Step '{request.step.id}' ({request.step.title}), action {spec.name}: "
+        f"{spec.description.strip()}\n"
+        f"Params it ran with: {json.dumps(request.arguments)[:4000]}\n"
+        f"Error: {request.error[:2000]}\n"
+        f"This is recovery attempt {request.attempt}."
+    )
+    return [
+        {"role": "system", "content": RECOVER_RULES},
+        {"role": "user", "content": user},
+    ]
+
+
+@cache
+def recover_schema(action: str) -> dict[str, Any]:
+    """JSON schema of a recovery whose params fit ``action``'s params model."""
+    decision: Any = Literal["retry", "skip", "replan"]
+    params: Any = CATALOG[action].params_model | None
+    answer: type[BaseModel] = create_model(
+        "RecoveryAnswer",
+        reason=(str, Field(max_length=TEXT_LIMIT)),
+        decision=(decision, ...),
+        params=(params, ...),
+    )
+    return answer.model_json_schema()

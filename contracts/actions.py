@@ -170,6 +170,22 @@ class WaitParams(ActionParams):
     seconds: float = Field(gt=0, le=MAX_WAIT_SECONDS)
 
 
+class WaitForEventParams(ActionParams):
+    """Wait durably for a named event: a person or an external system sends it to the run
+    (the ``event`` signal) with a JSON payload, which becomes the output."""
+
+    event: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$", description="Event name")
+    timeout_seconds: float = Field(default=3600, gt=0, le=MAX_WAIT_SECONDS)
+
+
+class SubGoalParams(ActionParams):
+    """Hand a self-contained part of the goal to its own run (a child workflow with its own
+    plan, steps and history); the output is its answer and its steps' outputs."""
+
+    goal: str = Field(min_length=1, max_length=4000, description="The sub-goal, in full")
+    max_replans: int = Field(default=1, ge=0, le=5)
+
+
 FILE_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200))
 NETWORK_RETRY = RetryPolicy(
     maximum_attempts=5,
@@ -198,7 +214,7 @@ class ActionSpec:
     start_to_close: timedelta
     retry_policy: RetryPolicy
     example: str
-    runs_as_timer: bool = False  # executed by workflow code, not by an activity
+    runs_in_workflow: bool = False  # executed by workflow code (a timer, signal, child)
     # Long calls heartbeat so a cancel reaches them and a dead worker shows quickly.
     heartbeat: timedelta | None = None
 
@@ -316,7 +332,28 @@ CATALOG: dict[str, ActionSpec] = {
             timedelta(0),
             RetryPolicy(maximum_attempts=1),
             '{"seconds": 60}',
-            runs_as_timer=True,
+            runs_in_workflow=True,
+        ),
+        ActionSpec(
+            "wait_for_event",
+            WaitForEventParams.__doc__ or "",
+            WaitForEventParams,
+            Risk.READ,
+            timedelta(0),
+            RetryPolicy(maximum_attempts=1),
+            '{"event": "payment_received", "timeout_seconds": 86400} -> the event\'s payload',
+            runs_in_workflow=True,
+        ),
+        ActionSpec(
+            "sub_goal",
+            SubGoalParams.__doc__ or "",
+            SubGoalParams,
+            Risk.READ,  # its own steps are judged by the same policy in the child run
+            timedelta(0),
+            RetryPolicy(maximum_attempts=1),
+            '{"goal": "Fetch https://api.example.com/orders and write them to out/orders.json"}'
+            ' -> {"answer": ..., "workflow_id": ..., "outputs": {<step id>: <output>}}',
+            runs_in_workflow=True,
         ),
     )
 }

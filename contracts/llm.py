@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, JsonValue
 
-from contracts.plan import Plan
+from contracts.plan import Compensation, Plan, Step
 from contracts.policy import Policy
 from contracts.run import Usage
 
@@ -30,6 +30,9 @@ class ActionResult(BaseModel):
     output: JsonValue
     attempt: int = 1
     usage: Usage | None = None
+    undo: list[Compensation] = Field(
+        default_factory=list, description="How to undo what this call did, in order"
+    )
 
 
 class StepDigest(BaseModel):
@@ -91,4 +94,31 @@ class ReviewOutcome(BaseModel):
     """A review plus the tokens it cost."""
 
     review: Review
+    usage: Usage
+
+
+class RecoverRequest(BaseModel):
+    """A failed step (after its retries) for the recover activity to propose a way out."""
+
+    goal: str
+    step: Step
+    arguments: dict[str, JsonValue] = Field(description="The params the failed call used")
+    error: str
+    attempt: int = Field(description="1 for the first recovery of this call")
+
+
+class Recovery(BaseModel):
+    """The recover activity's proposal; workflow code validates it like a plan step."""
+
+    reason: str = Field(description="Why this should work, in one sentence")
+    decision: Literal["retry", "skip", "replan"]
+    params: dict[str, JsonValue] | None = Field(
+        default=None, description="For retry: the complete new params for the same action"
+    )
+
+
+class RecoverOutcome(BaseModel):
+    """A recovery proposal plus the tokens it cost."""
+
+    recovery: Recovery
     usage: Usage

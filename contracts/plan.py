@@ -9,9 +9,29 @@ depends on every step it references, in addition to ``depends_on``.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field, JsonValue
 
 STEP_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
+FOREACH_MAX_ITEMS = 100
+# What happens when a step fails after its action's own retries; see ``Step.on_failure``.
+OnFailure = Literal["replan", "retry", "skip", "fail", "recover"]
+
+
+class Compensation(BaseModel):
+    """How to undo one finished call, run if the run fails or is cancelled later.
+
+    Declared in a plan (``Step.compensate``) or returned by an action that knows how to
+    undo itself (file actions). ``action`` None means it cannot be undone, and why.
+    """
+
+    action: str | None = Field(description="A catalog action, e.g. http_request or sql_query")
+    params: dict[str, JsonValue] = Field(
+        default_factory=dict,
+        description="Its params; may reference ${steps.<this step id>.output} and ${item}",
+    )
+    description: str = ""
 
 
 class Step(BaseModel):
@@ -25,6 +45,26 @@ class Step(BaseModel):
     when: str | None = Field(
         default=None,
         description="Optional JMESPath over {steps: ...}; the step is skipped if false",
+    )
+    foreach: str | None = Field(
+        default=None,
+        description=(
+            f"Optional JMESPath over {{steps: ...}} giving a list: the step runs once per "
+            f"item (at most {FOREACH_MAX_ITEMS}, in parallel), params may use ${{item}} and "
+            "${index}; the output is the list of results in item order"
+        ),
+    )
+    on_failure: OnFailure = Field(
+        default="replan",
+        description=(
+            "After the action's own retries: replan (default), retry (the whole step again "
+            "later, for transient errors), skip (dependents are skipped, the run goes on), "
+            "fail (the run stops), recover (an LLM proposes new params, skip or replan)"
+        ),
+    )
+    compensate: Compensation | None = Field(
+        default=None,
+        description="How to undo this step if the run fails or is cancelled afterwards",
     )
     expected_output: str = Field(default="", description="What the step should produce")
 

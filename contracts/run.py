@@ -8,11 +8,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, JsonValue
 
-from contracts.plan import Plan, PlanVersion
+from contracts.plan import Compensation, Plan, PlanVersion
 from contracts.policy import ApprovalRecord, Budget, PendingApproval, Policy
 
 TASK_QUEUE = "agent-workflows"
 WORKFLOW_NAME = "AgentWorkflow"
+MAX_SUB_GOAL_DEPTH = 2  # a run may start sub-goal runs, and they theirs, no deeper
+EVENT_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$"
 
 
 class Usage(BaseModel):
@@ -50,6 +52,31 @@ class RunInput(BaseModel):
     max_plan_repairs: int = Field(default=3, ge=0, le=10)
     policy: Policy = Field(default_factory=Policy, description="Guardrails and approvals")
     budget: Budget = Field(default_factory=Budget, description="Limits; unlimited by default")
+    compensate: bool = Field(
+        default=True,
+        description="If the run fails or is cancelled, undo finished steps, newest first",
+    )
+    depth: int = Field(default=0, ge=0, le=MAX_SUB_GOAL_DEPTH, description="0 for a top-level run")
+
+
+class RunEvent(BaseModel):
+    """Input of the ``event`` signal: a named event a ``wait_for_event`` step waits for.
+
+    Events that arrive before a step waits for them are kept, oldest first.
+    """
+
+    name: str = Field(pattern=EVENT_NAME_PATTERN)
+    payload: JsonValue = None
+
+
+class CompensationRecord(BaseModel):
+    """One undo the run attempted (or could not attempt) after a failure or cancel."""
+
+    step_id: str
+    item: int | None = Field(default=None, description="The foreach item, if any")
+    compensation: Compensation
+    outcome: Literal["undone", "failed", "impossible", "blocked"]
+    error: str | None = None
 
 
 class StepStatus(StrEnum):
@@ -81,6 +108,9 @@ class StepState(BaseModel):
     error: str | None = None
     skip_reason: str | None = None
     usage: Usage | None = None
+    recoveries: list[str] = Field(
+        default_factory=list, description="What on_failure=recover proposed, in order"
+    )
 
 
 class Phase(StrEnum):
@@ -89,8 +119,10 @@ class Phase(StrEnum):
     PLANNING = "planning"
     EXECUTING = "executing"
     REVIEWING = "reviewing"
+    COMPENSATING = "compensating"  # undoing finished steps after a failure or cancel
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 class RunStatus(BaseModel):
@@ -106,6 +138,10 @@ class RunStatus(BaseModel):
     paused: bool = False
     budget: Budget | None = Field(default=None, description="Current limits, with extensions")
     approvals: list[ApprovalRecord] = Field(default_factory=list, description="Audit trail")
+    awaited_events: list[str] = Field(
+        default_factory=list, description="Events that wait_for_event steps wait for now"
+    )
+    compensations: list[CompensationRecord] = Field(default_factory=list)
 
 
 class RunResult(BaseModel):
@@ -121,3 +157,10 @@ class RunResult(BaseModel):
     usage: Usage
     plans: list[PlanVersion]
     approvals: list[ApprovalRecord] = Field(default_factory=list, description="Audit trail")
+    compensations: list[CompensationRecord] = Field(
+        default_factory=list, description="After a failure: what was undone and what not"
+    )
+    undo: list[Compensation] = Field(
+        default_factory=list,
+        description="After success: how to undo the run, newest first (a parent run uses it)",
+    )

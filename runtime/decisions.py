@@ -21,7 +21,7 @@ from contracts import (
     PendingApproval,
     RunStatus,
 )
-from runtime.progress import OnApproval, approval_lines, step_line
+from runtime.progress import OnApproval, approval_lines, compensation_line, step_line
 
 
 class DecisionRefused(Exception):
@@ -63,6 +63,11 @@ async def status_text(client: Client, run_id: str) -> str:
     ]
     lines += [step_line(state) for state in status.steps]
     lines += [approval_lines(run_id, pending) for pending in status.pending_approvals]
+    lines += [
+        f"  waiting for event {name!r}: python starter.py event {run_id} {name} --payload JSON"
+        for name in status.awaited_events
+    ]
+    lines += [f"  {compensation_line(record)}" for record in status.compensations]
     for record in status.approvals:
         lines.append(
             f"  audit: {record.step_id} {record.outcome} by {record.by} at "

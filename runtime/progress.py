@@ -11,7 +11,7 @@ from typing import IO, Any
 from temporalio.client import WorkflowHandle, WorkflowQueryFailedError, WorkflowQueryRejectedError
 from temporalio.service import RPCError
 
-from contracts import PendingApproval, RunResult, RunStatus, StepState
+from contracts import CompensationRecord, PendingApproval, RunResult, RunStatus, StepState
 from workflows.digest import kind
 
 QUERY_ERRORS = (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError)
@@ -37,6 +37,14 @@ def step_line(state: StepState) -> str:
         line += f" (attempt {state.attempts})"
     reason = state.error or state.skip_reason
     return f"{line} -- {reason}" if reason else line
+
+
+def compensation_line(record: CompensationRecord) -> str:
+    """One undo after a failure or cancel: what it was and how it went."""
+    where = record.step_id if record.item is None else f"{record.step_id}[{record.item}]"
+    what = record.compensation.description or str(record.compensation.action)
+    line = f"undo {where}: {record.outcome} -- {what}"
+    return f"{line} ({record.error})" if record.error and record.outcome != "impossible" else line
 
 
 class ProgressPrinter:

@@ -54,7 +54,7 @@ def agent_activities(
     llm: LlmActivities, http: HttpActions, sql: SqlActions
 ) -> Sequence[Callable[..., Any]]:
     """Every activity the catalog and the workflow call, under its stable name."""
-    return [llm.plan, llm.review, llm.llm, *action_activities(http, sql)]
+    return [llm.plan, llm.review, llm.recover, llm.llm, *action_activities(http, sql)]
 
 
 def build_worker(

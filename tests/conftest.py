@@ -77,7 +77,12 @@ async def running_worker(
                 client,
                 task_queue=task_queue,
                 workflows=[AgentWorkflow],
-                activities=[fake_llm.plan, fake_llm.review, *action_activities(http, sql)],
+                activities=[
+                    fake_llm.plan,
+                    fake_llm.review,
+                    fake_llm.recover,
+                    *action_activities(http, sql),
+                ],
                 activity_executor=pool,
             )
             try:

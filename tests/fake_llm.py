@@ -1,4 +1,4 @@
-"""Fake ``plan`` / ``review`` activities, registered under the real names."""
+"""Fake ``plan`` / ``review`` / ``recover`` activities, registered under the real names."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from contracts import (
     Plan,
     PlanDraft,
     PlanRequest,
+    RecoverOutcome,
+    RecoverRequest,
+    Recovery,
     Review,
     ReviewOutcome,
     ReviewRequest,
@@ -18,13 +21,15 @@ from contracts import (
 
 
 class FakeLlm:
-    """Queue plans (or raw error lists) and reviews; requests are recorded."""
+    """Queue plans (or raw error lists), reviews and recoveries; requests are recorded."""
 
     def __init__(self) -> None:
         self.plans: deque[Plan | list[str]] = deque()
         self.reviews: deque[Review] = deque()
         self.plan_requests: list[PlanRequest] = []
         self.review_requests: list[ReviewRequest] = []
+        self.recoveries: deque[Recovery] = deque()
+        self.recover_requests: list[RecoverRequest] = []
         self.model = "fake-model"
 
     @activity.defn(name="plan")
@@ -43,4 +48,12 @@ class FakeLlm:
         return ReviewOutcome(
             review=item,
             usage=Usage(calls=1, prompt_tokens=30, completion_tokens=5, model=self.model),
+        )
+
+    @activity.defn(name="recover")
+    async def recover(self, request: RecoverRequest) -> RecoverOutcome:
+        self.recover_requests.append(request)
+        return RecoverOutcome(
+            recovery=self.recoveries.popleft(),
+            usage=Usage(calls=1, prompt_tokens=40, completion_tokens=8, model=self.model),
         )

@@ -201,3 +201,22 @@ async def test_a_terminal_run_asks_and_a_y_approves(
     output = (seen + rest).decode()
     assert process.returncode == 0, output + errors.decode()
     assert "approved step 'post'" in output and server.hits == [("POST", "/echo")]
+
+
+async def test_an_event_from_the_command_line_feeds_the_waiting_step(
+    client: Client, task_queue: str, workspace: Path, agent_worker: Worker
+) -> None:
+    wait = {"id": "paid", "action": "wait_for_event", "params": {"event": "paid"}}
+    handle = await start(client, task_queue, workspace, plan=plan(wait), review=False)
+    async with asyncio.timeout(20):
+        while (await handle.query("status", result_type=RunStatus)).awaited_events != ["paid"]:
+            await asyncio.sleep(0.05)
+    status = await starter(client, "status", handle.id)
+    assert f"waiting for event 'paid': python starter.py event {handle.id} paid" in status.stdout
+
+    bad = await starter(client, "event", handle.id, "paid", "--payload", "{amount: 1}")
+    assert bad.returncode == 2 and "--payload is not JSON" in bad.stderr
+    sent = await starter(client, "event", handle.id, "paid", "--payload", '{"amount": 1}')
+    assert sent.returncode == 0, sent.stderr
+    result = await handle.result()
+    assert result.steps[0].output == {"amount": 1}

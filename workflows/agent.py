@@ -13,8 +13,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, RetryState
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
@@ -24,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
         CATALOG,
         WORKFLOW_NAME,
         ActionContext,
+        ActionParams,
         ActionResult,
         ApprovalDecision,
         ApprovalRecord,
@@ -33,9 +33,12 @@ with workflow.unsafe.imports_passed_through():
         PlanDraft,
         PlanRequest,
         PlanVersion,
+        RecoverOutcome,
+        RecoverRequest,
         Review,
         ReviewOutcome,
         ReviewRequest,
+        RunEvent,
         RunInput,
         RunResult,
         RunStatus,
@@ -51,8 +54,12 @@ with workflow.unsafe.imports_passed_through():
         LLM_TIMEOUT,
         NEEDS_APPROVAL,
         Risk,
+        SubGoalParams,
+        WaitForEventParams,
         WaitParams,
     )
+    from contracts.plan import Compensation
+    from contracts.run import MAX_SUB_GOAL_DEPTH, CompensationRecord
     from workflows.approvals import ApprovalDesk, Via, refusal
     from workflows.budgets import (
         FOR_LLM_CALL,
@@ -63,39 +70,38 @@ with workflow.unsafe.imports_passed_through():
         exhausted_limit,
         extended,
         priced,
+        remaining,
         unpriced_problem,
+    )
+    from workflows.calls import (
+        Call,
+        CallFailed,
+        activity_failure,
+        attempts_of,
+        declared_undo,
+        step_calls,
     )
     from workflows.completion import missing_files
     from workflows.dag import next_moves
-    from workflows.digest import approval_details, digest, summarize_sinks
+    from workflows.digest import approval_details, digest, event_details, summarize_sinks
     from workflows.plan_checks import (
         fingerprint,
         format_validation_error,
+        nesting_problems,
         repeated_failures,
         step_dependencies,
         validate_plan,
     )
     from workflows.policy import Verdict, blocked_steps, judge
     from workflows.rate_limits import rate_delay
-    from workflows.references import ReferenceProblem, condition_holds, resolve
+    from workflows.references import ReferenceProblem, condition_holds
+    from workflows.saga import Saga
 
-
-def _describe(error: ActivityError) -> str:
-    cause = error.cause
-    if isinstance(cause, ApplicationError):
-        return f"{cause.type or 'Error'}: {cause.message}"
-    return str(cause or error)
-
-
-def _attempts(error: ActivityError, policy: RetryPolicy) -> int:
-    cause = error.cause
-    if isinstance(cause, ApplicationError) and cause.details:
-        detail = cause.details[0]
-        if isinstance(detail, dict) and isinstance(detail.get("attempt"), int):
-            return int(detail["attempt"])
-    if error.retry_state is RetryState.MAXIMUM_ATTEMPTS_REACHED:
-        return policy.maximum_attempts
-    return 1
+# on_failure "retry": the whole step again after a durable timer, for transient errors
+STEP_RETRIES = 2
+STEP_RETRY_DELAY = timedelta(seconds=30)
+MAX_RECOVERIES = 2  # on_failure "recover": LLM proposals per call
+MAX_UNCLAIMED_EVENTS = 1000  # events kept for wait_for_event steps that have not asked yet
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -120,12 +126,33 @@ class AgentWorkflow:
         self._budget = run_input.budget
         self._started = 0  # steps started, for the step budget
         self._action_starts: dict[str, list[datetime]] = {}  # for rate limits
+        self._halted: str | None = None  # why an on_failure=fail step stopped the run
+        self._last_failures: set[str] = set()  # "action: error" of the last round
+        self._events: dict[str, list[JsonValue]] = {}  # unclaimed, oldest first
+        self._awaited: list[str] = []  # events wait_for_event steps wait for now
+        self._asking: dict[str, asyncio.Lock] = {}  # one approval at a time per step
+        self._saga = Saga()
 
     @workflow.run
     async def run(self, run_input: RunInput) -> RunResult:
+        """The loop, and the saga around it: a failed or cancelled run undoes what it did."""
+        try:
+            return await self._plan_execute_review(run_input)
+        except ApplicationError as failure:
+            if not await self._compensate(f"failed: {failure.message}"):
+                raise
+            raise self._failure(failure.message, failure.type or "RunFailed") from None
+        except asyncio.CancelledError:
+            await self._compensate("was cancelled")
+            self._set_phase(Phase.CANCELLED)
+            raise
+
+    async def _plan_execute_review(self, run_input: RunInput) -> RunResult:
         if run_input.plan is not None:
-            errors = validate_plan(run_input.plan) or blocked_steps(
-                run_input.plan, run_input.policy
+            errors = (
+                validate_plan(run_input.plan)
+                or nesting_problems(run_input.plan, run_input.depth)
+                or blocked_steps(run_input.plan, run_input.policy)
             )
             if errors:
                 raise self._failure("the given plan is invalid: " + "; ".join(errors))
@@ -148,6 +175,7 @@ class AgentWorkflow:
                 return self._result("succeeded", review.answer)
             if review.verdict == "fail":
                 raise self._failure(review.answer)
+            self._stop_without_progress()
             if self._replans >= run_input.max_replans:
                 raise self._failure(
                     f"re-plan limit ({run_input.max_replans}) reached; "
@@ -177,7 +205,68 @@ class AgentWorkflow:
             approvals=self._desk.audit,
             paused=self._paused,
             budget=self._budget,
+            awaited_events=list(self._awaited),
+            compensations=self._saga.records,
         )
+
+    def _stop_without_progress(self) -> None:
+        """Fail with a report when a re-plan met the very failure the last round met."""
+        failures = {f"{s.action}: {s.error}" for s in self._in(StepStatus.FAILED)}
+        repeated = sorted(failures & self._last_failures)
+        if repeated and workflow.patched("no-progress-v1"):
+            raise self._failure(
+                "no progress: after a re-plan the same failure happened again: "
+                + "; ".join(repeated)
+                + ". Fix the cause (data, service, permissions) or change the goal, "
+                "then start a new run.",
+                "NoProgress",
+            )
+        self._last_failures = failures
+
+    async def _compensate(self, why: str) -> bool:
+        """Undo finished calls newest first, if the run allows it and there is any."""
+        if not (self._input.compensate and self._saga.pending()):
+            return False
+        if not workflow.patched("saga-v1"):
+            return False
+        self._set_phase(Phase.COMPENSATING)
+        workflow.logger.info("The run %s; undoing %d calls", why, len(self._saga.pending()))
+        await self._saga.unwind(self._undo)
+        return True
+
+    async def _undo(self, step_id: str, item: int | None, undo: Compensation) -> CompensationRecord:
+        """Run one undo as its action's activity; approved, since it restores what was."""
+
+        def record(outcome: str, error: str | None = None) -> CompensationRecord:
+            return CompensationRecord.model_validate(
+                {"step_id": step_id, "item": item, "compensation": undo}
+                | {"outcome": outcome, "error": error}
+            )
+
+        if undo.action is None or undo.action not in CATALOG:
+            return record("impossible", undo.description or "no undo is known")
+        spec = CATALOG[undo.action]
+        try:
+            params = spec.params_model.model_validate(undo.params)
+        except ValidationError as exc:
+            return record("failed", f"params invalid: {format_validation_error(exc)}")
+        verdict = judge(undo.action, params.model_dump(mode="json"), self._input.policy)
+        if verdict.decision == "block":
+            return record("blocked", verdict.reason)
+        context = self._action_context(step_id, approved=True)
+        try:
+            await workflow.execute_activity(
+                spec.name,
+                args=[context, params],
+                result_type=ActionResult,
+                start_to_close_timeout=spec.start_to_close,
+                heartbeat_timeout=spec.heartbeat,
+                retry_policy=spec.retry_policy,
+                summary=f"undo {step_id}: {undo.description}"[:200],
+            )
+        except ActivityError as exc:
+            return record("failed", activity_failure(exc))
+        return record("undone")
 
     # -- messages: approvals, pause/resume ------------------------------------------
 
@@ -220,6 +309,17 @@ class AgentWorkflow:
             return None
         return self._desk.record(decision, approve=approve, via=via)
 
+    @workflow.signal(
+        description="A named event for wait_for_event steps (kept until one asks for it). "
+        'Input: {"name": "...", "payload": <any JSON>}'
+    )
+    def event(self, event: RunEvent) -> None:
+        unclaimed = sum(len(queue) for queue in self._events.values())
+        if unclaimed >= MAX_UNCLAIMED_EVENTS:
+            workflow.logger.warning("Dropped event %r: %d unclaimed", event.name, unclaimed)
+            return
+        self._events.setdefault(event.name, []).append(event.payload)
+
     @workflow.signal(description="Start no new step or LLM call until resume; running steps finish")
     def pause(self) -> None:
         self._paused = True
@@ -233,26 +333,25 @@ class AgentWorkflow:
     async def _unpaused(self) -> None:
         await workflow.wait_condition(lambda: not self._paused, timeout_summary="paused")
 
-    async def _await_approval(
-        self, step: Step, verdict: Verdict, arguments: dict[str, JsonValue]
-    ) -> ApprovalRecord:
-        """Wait for a person's decision on the exact arguments."""
-        self._steps[step.id].status = StepStatus.AWAITING_APPROVAL
-        record = await self._desk.ask(
-            step.id,
-            title=step.title,
-            action=step.action,
-            risk=verdict.risk,
-            reason=verdict.reason,
-            arguments=arguments,
-        )
-        self._steps[step.id].status = StepStatus.RUNNING
-        return record
+    async def _approve(self, step: Step, verdict: Verdict, arguments: dict[str, JsonValue]) -> None:
+        """Wait for a person's decision on the exact arguments; anything but yes raises.
 
-    def _finish_refused(self, state: StepState, record: ApprovalRecord) -> None:
-        """A rejection fails the step for good; a timeout may be asked again after a re-plan."""
-        why_not = refusal(record) or "not approved"
-        self._finish_failed(state, why_not, for_good=record.outcome != "timed_out")
+        A rejection fails the step for good; a timeout may be asked again after a re-plan.
+        """
+        async with self._asking.setdefault(step.id, asyncio.Lock()):  # foreach items queue
+            self._steps[step.id].status = StepStatus.AWAITING_APPROVAL
+            record = await self._desk.ask(
+                step.id,
+                title=step.title,
+                action=step.action,
+                risk=verdict.risk,
+                reason=verdict.reason,
+                arguments=arguments,
+            )
+            self._steps[step.id].status = StepStatus.RUNNING
+        why_not = refusal(record)
+        if why_not is not None:
+            raise CallFailed(why_not, for_good=record.outcome != "timed_out", refused=True)
 
     async def _sign_off(self) -> str | None:
         """With ``plan_signoff``: one approval of the whole current plan, shown in full."""
@@ -334,6 +433,7 @@ class AgentWorkflow:
             fresh = Plan(steps=[s for s in draft.plan.steps if s.id not in kept])
             errors = (
                 validate_plan(fresh, kept)
+                or nesting_problems(fresh, self._input.depth)
                 or repeated_failures(fresh, self._hopeless)
                 or blocked_steps(fresh, self._input.policy)
             )
@@ -375,6 +475,9 @@ class AgentWorkflow:
     async def _schedule(self, running: dict[str, asyncio.Task[None]]) -> None:
         """Start ready steps up to max_parallel until every step has finished."""
         while True:
+            if self._halted:  # an on_failure=fail step failed: start nothing more
+                for state in self._in(StepStatus.PENDING):
+                    self._skip(state.id, f"not started: {self._halted}")
             paused = self._paused
             moves = next_moves(
                 list(self._steps),
@@ -430,74 +533,298 @@ class AgentWorkflow:
         return False
 
     async def _run_step(self, step_id: str) -> None:
+        """Resolve, check, approve and run a step (once, or once per foreach item)."""
         step, state = self._definitions[step_id], self._steps[step_id]
-        spec = CATALOG[step.action]
         state.started_at = workflow.now()
         state.attempts = 1
         try:
-            params = spec.params_model.model_validate(
-                resolve(step.params, self._reference_context())
-            )
-        except ReferenceProblem as exc:
-            return self._finish_failed(state, f"could not resolve a reference: {exc}")
-        except ValidationError as exc:
-            detail = format_validation_error(exc)
-            return self._finish_failed(state, f"params invalid after resolving: {detail}")
-        arguments = params.model_dump(mode="json")
-        verdict = judge(step.action, arguments, self._input.policy)
-        if verdict.decision == "block":
-            return self._finish_failed(state, f"BlockedByPolicy: {verdict.reason}")
-        approved = False
-        if verdict.decision == "approve":
-            record = await self._await_approval(step, verdict, arguments)
-            if record.outcome != "approved":
-                return self._finish_refused(state, record)
-            approved = True
+            calls = step_calls(step, dict(self._reference_context()))
+            arguments = [call.params.model_dump(mode="json") for call in calls]
+            approved = await self._permission(step, arguments)
+            results = await self._run_calls(step, calls, approved)
+        except CallFailed as failed:
+            state.attempts = max(state.attempts, failed.attempts)
+            return self._settle_failure(step, state, failed)
+        if step.foreach is None:
+            state.output, state.attempts = results[0].output, results[0].attempt
+        else:
+            state.output = [result.output for result in results]
+            state.attempts = max((result.attempt for result in results), default=1)
+        usages = [usage for r in results if (usage := self._count(r.usage)) is not None]
+        if usages:
+            state.usage = Usage()
+            for usage in usages:
+                state.usage.add(usage)
+            state.usage.model = usages[0].model
+        state.status, state.finished_at = StepStatus.SUCCEEDED, workflow.now()
+
+    async def _permission(self, step: Step, arguments: list[dict[str, JsonValue]]) -> bool:
+        """The policy on the resolved arguments: blocked raises; "approve" asks a person
+        once for the whole step (every item's arguments); True when a person approved."""
+        verdicts = [judge(step.action, args, self._input.policy) for args in arguments]
+        for index, verdict in enumerate(verdicts):
+            if verdict.decision == "block":
+                where = "" if step.foreach is None else f"item {index}: "
+                raise CallFailed(f"BlockedByPolicy: {where}{verdict.reason}")
+        asking = [verdict for verdict in verdicts if verdict.decision == "approve"]
+        if not asking:
+            return False
+        if step.foreach is None:
+            await self._approve(step, asking[0], arguments[0])
+        else:
+            reason = f"{len(asking)} of {len(arguments)} items: {asking[0].reason}"
+            items: list[JsonValue] = list(arguments)
+            await self._approve(step, Verdict("approve", asking[0].risk, reason), {"items": items})
+        return True
+
+    async def _run_calls(self, step: Step, calls: list[Call], approved: bool) -> list[ActionResult]:
+        """Every call, up to max_parallel at a time; results in call order. A failed item
+        fails the step once all items settled (finished items stay recorded for undo)."""
+        if len(calls) == 1:
+            return [await self._call(step, calls[0], approved)]
+        gate = asyncio.Semaphore(self._input.max_parallel)
+
+        async def bounded(call: Call) -> ActionResult:
+            async with gate:
+                return await self._call(step, call, approved)
+
+        outcomes = await asyncio.gather(*(bounded(c) for c in calls), return_exceptions=True)
+        failures: list[tuple[int, CallFailed]] = []
+        results: list[ActionResult] = []
+        for index, outcome in enumerate(outcomes):
+            if isinstance(outcome, CallFailed):
+                failures.append((index, outcome))
+            elif isinstance(outcome, BaseException):
+                raise outcome  # cancellation, or a bug: a workflow task failure to fix
+            else:
+                results.append(outcome)
+        if not failures:
+            return results
+        index, first = failures[0]
+        more = f" (and {len(failures) - 1} more items)" if len(failures) > 1 else ""
+        raise CallFailed(
+            f"item {index} of {len(calls)} failed{more}: {first.error}",
+            for_good=all(f.for_good for _, f in failures),
+            attempts=max(f.attempts for _, f in failures),
+            refused=first.refused,
+            skip=all(f.skip for _, f in failures),
+        )
+
+    async def _call(self, step: Step, call: Call, approved: bool) -> ActionResult:
+        """One call, with the step's ``on_failure`` retry or recovery around it."""
+        params, retries, recoveries = call.params, 0, 0
+        while True:
+            try:
+                result = await self._perform(step, call.item, params, approved)
+            except CallFailed as failed:
+                if failed.refused:
+                    raise
+                if step.on_failure == "retry" and not failed.for_good and retries < STEP_RETRIES:
+                    retries += 1
+                    await workflow.sleep(
+                        STEP_RETRY_DELAY * 2 ** (retries - 1),
+                        summary=f"retry {step.id} ({retries}/{STEP_RETRIES}) after: {failed.error}"[
+                            :200
+                        ],
+                    )
+                    continue
+                if step.on_failure == "recover" and recoveries < MAX_RECOVERIES:
+                    recoveries += 1
+                    params, approved = await self._recover(step, params, failed, recoveries)
+                    continue
+                raise
+            undo = declared_undo(step, call, result.output) or result.undo
+            self._saga.record(step.id, call.item, undo)
+            return result
+
+    async def _perform(
+        self, step: Step, item: int | None, params: ActionParams, approved: bool
+    ) -> ActionResult:
+        """Run the action once: in workflow code (timers, events, child runs) or as its
+        activity with the action's retry policy; an activity that finds it needs a
+        person's approval (replacing a file) waits for one and runs again."""
         if isinstance(params, WaitParams):
             await workflow.sleep(timedelta(seconds=params.seconds), summary=step.title)
-            result = ActionResult(output={"waited_seconds": params.seconds})
-        else:
-            await self._respect_rate_limit(step.action)
-            context = ActionContext(
-                run_id=workflow.info().workflow_id,
-                step_id=step.id,
-                workspace=self._input.workspace,
-                policy=self._input.policy,
-                approved=approved,
+            return ActionResult(output={"waited_seconds": params.seconds})
+        if isinstance(params, WaitForEventParams):
+            return await self._wait_for_event(params)
+        if isinstance(params, SubGoalParams):
+            return await self._sub_goal(step, item, params)
+        spec = CATALOG[step.action]
+        await self._respect_rate_limit(step.action)
+        context = self._action_context(step.id, approved=approved)
+        label = step.id if item is None else f"{step.id}[{item}]"
+        while True:
+            try:
+                result: ActionResult = await workflow.execute_activity(
+                    spec.name,
+                    args=[context, params],
+                    result_type=ActionResult,
+                    start_to_close_timeout=spec.start_to_close,
+                    heartbeat_timeout=spec.heartbeat,
+                    retry_policy=spec.retry_policy,
+                    # a cancelled run ends once its calls have really stopped
+                    cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+                    summary=f"{label}: {step.title}"[:200],
+                )
+                return result
+            except ActivityError as exc:
+                cause = exc.cause
+                if (
+                    isinstance(cause, ApplicationError)
+                    and cause.type == NEEDS_APPROVAL
+                    and not context.approved
+                ):  # the activity found it would replace something: a person decides
+                    found = Verdict("approve", Risk.DESTRUCTIVE, cause.message)
+                    await self._approve(step, found, params.model_dump(mode="json"))
+                    context = context.model_copy(update={"approved": True})
+                    continue
+                for_good = isinstance(cause, ApplicationError) and cause.non_retryable
+                attempts = attempts_of(exc, spec.retry_policy)
+                raise CallFailed(
+                    activity_failure(exc), for_good=for_good, attempts=attempts
+                ) from None
+
+    def _action_context(self, step_id: str, *, approved: bool) -> ActionContext:
+        return ActionContext(
+            run_id=workflow.info().workflow_id,
+            step_id=step_id,
+            workspace=self._input.workspace,
+            policy=self._input.policy,
+            approved=approved,
+        )
+
+    async def _wait_for_event(self, params: WaitForEventParams) -> ActionResult:
+        """Take the oldest unclaimed event of that name, waiting (a durable timer) for one."""
+        name = params.event
+        deadline = workflow.now() + timedelta(seconds=params.timeout_seconds)
+        self._awaited.append(name)
+        self._set_phase(self._phase)
+        timed_out = False
+        while not self._events.get(name) and not timed_out:
+            try:
+                await workflow.wait_condition(
+                    lambda: bool(self._events.get(name)),
+                    timeout=max(deadline - workflow.now(), timedelta(milliseconds=1)),
+                    timeout_summary=f"event {name}",
+                )
+            except TimeoutError:
+                timed_out = True
+        self._awaited.remove(name)
+        self._set_phase(self._phase)
+        if not self._events.get(name):
+            raise CallFailed(
+                f"EventTimeout: no event {name!r} arrived within {params.timeout_seconds:g} s",
+                for_good=False,
             )
-            while True:
+        return ActionResult(output=self._events[name].pop(0))
+
+    async def _sub_goal(self, step: Step, item: int | None, params: SubGoalParams) -> ActionResult:
+        """Run a sub-goal as a child AgentWorkflow; its usage and steps count here too."""
+        if self._input.depth >= MAX_SUB_GOAL_DEPTH:
+            raise CallFailed(f"sub-goals nest at most {MAX_SUB_GOAL_DEPTH} deep")
+        child_id = f"{workflow.info().workflow_id}.{step.id}"
+        if item is not None:
+            child_id += f".{item}"
+        child_input = RunInput(
+            goal=params.goal,
+            workspace=self._input.workspace,
+            max_parallel=self._input.max_parallel,
+            max_replans=params.max_replans,
+            max_plan_repairs=self._input.max_plan_repairs,
+            policy=self._input.policy,
+            budget=remaining(self._budget, self._spent()),
+            compensate=self._input.compensate,
+            depth=self._input.depth + 1,
+        )
+        try:
+            result: RunResult = await workflow.execute_child_workflow(
+                WORKFLOW_NAME,
+                child_input,
+                id=child_id,
+                result_type=RunResult,
+                static_summary=params.goal[:200],
+            )
+        except ChildWorkflowError as exc:
+            cause = exc.cause
+            if isinstance(cause, ApplicationError) and cause.details:
                 try:
-                    result = await workflow.execute_activity(
-                        spec.name,
-                        args=[context, params],
-                        result_type=ActionResult,
-                        start_to_close_timeout=spec.start_to_close,
-                        heartbeat_timeout=spec.heartbeat,
-                        retry_policy=spec.retry_policy,
-                        # a cancelled run ends once its calls have really stopped
-                        cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-                        summary=f"{step.id}: {step.title}"[:200],
-                    )
-                    break
-                except ActivityError as exc:
-                    cause = exc.cause
-                    if (
-                        isinstance(cause, ApplicationError)
-                        and cause.type == NEEDS_APPROVAL
-                        and not context.approved
-                    ):  # the activity found it would replace something: a person decides
-                        found = Verdict("approve", Risk.DESTRUCTIVE, cause.message)
-                        record = await self._await_approval(step, found, arguments)
-                        if record.outcome != "approved":
-                            return self._finish_refused(state, record)
-                        context = context.model_copy(update={"approved": True})
-                        continue
-                    state.attempts = _attempts(exc, spec.retry_policy)
-                    for_good = isinstance(cause, ApplicationError) and cause.non_retryable
-                    return self._finish_failed(state, _describe(exc), for_good=for_good)
-        state.output, state.attempts = result.output, result.attempt
-        state.usage = self._count(result.usage)
-        state.status, state.finished_at = StepStatus.SUCCEEDED, workflow.now()
+                    self._add_child_spending(RunResult.model_validate(cause.details[0]))
+                except ValidationError:
+                    workflow.logger.warning("Sub-goal %s failed without a result", child_id)
+            message = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
+            raise CallFailed(f"SubGoalFailed: run {child_id}: {message}", for_good=False) from None
+        self._add_child_spending(result)
+        outputs = {s.id: s.output for s in result.steps if s.status is StepStatus.SUCCEEDED}
+        return ActionResult(
+            output={"answer": result.answer, "workflow_id": child_id, "outputs": outputs},
+            undo=result.undo,
+        )
+
+    def _add_child_spending(self, child: RunResult) -> None:
+        self._usage.add(child.usage)
+        self._started += sum(1 for s in [*child.steps, *child.superseded_steps] if s.started_at)
+
+    async def _recover(
+        self, step: Step, params: ActionParams, failed: CallFailed, attempt: int
+    ) -> tuple[ActionParams, bool]:
+        """Ask the recover activity; new params are validated and judged like a plan step.
+
+        Returns the params to retry with and whether a person approved them; a proposal to
+        skip or re-plan (or an unusable one) raises with the original error kept.
+        """
+        await self._unpaused()
+        await self._within_budget(FOR_LLM_CALL)
+        arguments = params.model_dump(mode="json")
+        outcome = await workflow.execute_activity(
+            "recover",
+            RecoverRequest(
+                goal=self._input.goal,
+                step=step,
+                arguments=arguments,
+                error=failed.error,
+                attempt=attempt,
+            ),
+            result_type=RecoverOutcome,
+            start_to_close_timeout=LLM_TIMEOUT,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
+            retry_policy=LLM_RETRY,
+            summary=f"recover {step.id}",
+        )
+        self._count(outcome.usage)
+        proposal = outcome.recovery
+        self._steps[step.id].recoveries.append(
+            f"{proposal.decision}: {proposal.reason}"
+            + (f" {proposal.params}" if proposal.params is not None else "")
+        )
+        error = f"{failed.error}; recovery ({proposal.decision}): {proposal.reason}"
+        if proposal.decision == "skip":
+            raise CallFailed(error, for_good=failed.for_good, skip=True)
+        if proposal.decision == "replan" or proposal.params is None:
+            raise CallFailed(error, for_good=failed.for_good)
+        try:
+            retry = CATALOG[step.action].params_model.model_validate(proposal.params)
+        except ValidationError as exc:
+            detail = format_validation_error(exc)
+            raise CallFailed(f"{error}; its params are invalid: {detail}") from None
+        new_arguments = retry.model_dump(mode="json")
+        if new_arguments == arguments and failed.for_good:
+            raise CallFailed(f"{error}; it proposed the same params, which cannot work")
+        verdict = judge(step.action, new_arguments, self._input.policy)
+        if verdict.decision == "block":
+            raise CallFailed(f"{error}; BlockedByPolicy: {verdict.reason}")
+        if verdict.decision == "approve":
+            await self._approve(step, verdict, new_arguments)
+        return retry, verdict.decision == "approve"
+
+    def _settle_failure(self, step: Step, state: StepState, failed: CallFailed) -> None:
+        """Apply ``on_failure`` once the step's calls (and their retries) are over."""
+        if failed.skip or step.on_failure == "skip":
+            state.error = failed.error
+            return self._skip(step.id, f"failed, skipped (on_failure): {failed.error}")
+        self._finish_failed(state, failed.error, for_good=failed.for_good)
+        if step.on_failure == "fail" and self._halted is None:
+            self._halted = f"step '{step.id}' failed (on_failure=fail): {failed.error}"
 
     async def _respect_rate_limit(self, action: str) -> None:
         """Wait (a durable timer) while ``action`` used its calls of the last minute."""
@@ -509,7 +836,7 @@ class AgentWorkflow:
             await workflow.sleep(delay, summary=f"rate limit: {per_minute} {action}/min")
         starts.append(workflow.now())
 
-    def _reference_context(self) -> dict[str, object]:
+    def _reference_context(self) -> dict[str, dict[str, JsonValue]]:
         return {
             "steps": {
                 key: {"output": state.output, "status": state.status.value}
@@ -538,6 +865,8 @@ class AgentWorkflow:
         """Failed steps re-plan with their exact errors (when a planner may run), so does a
         run that did not write a file its goal names; a run whose steps all finished goes
         to the LLM reviewer, or is done without review."""
+        if self._halted:
+            return Review(verdict="fail", answer=self._halted)
         planner_may_run = self._input.plan is None or self._input.review
         failed = self._in(StepStatus.FAILED)
         if failed:
@@ -595,6 +924,7 @@ class AgentWorkflow:
             summary += " · **paused** (signal resume to continue)"
         run_id = workflow.info().workflow_id
         waiting = [approval_details(run_id, p) for p in self._desk.pending.values()]
+        waiting += [event_details(run_id, name) for name in self._awaited]
         workflow.set_current_details("\n\n".join([summary, *waiting]))
 
     def _result(
@@ -609,6 +939,8 @@ class AgentWorkflow:
             usage=self._usage,
             plans=self._plans,
             approvals=self._desk.audit,
+            compensations=self._saga.records,
+            undo=self._saga.pending() if status == "succeeded" else [],
         )
 
     def _failure(self, message: str, error_type: str = "RunFailed") -> ApplicationError:

@@ -84,3 +84,21 @@ def unpriced_problem(usage: Usage, budget: Budget) -> str | None:
         'add it to the budget\'s prices, e.g. {"prices": {"<model>": {"prompt": 0.5, '
         '"completion": 1.5}}} (USD per million tokens)'
     )
+
+
+def remaining(budget: Budget, spent: Spent) -> Budget:
+    """What is left of ``budget``: the limits a sub-goal run gets (its usage counts here
+    too once it finishes). A limit never drops below its smallest valid value."""
+    left = {
+        "max_steps": (budget.max_steps, spent.steps, 1),
+        "max_llm_calls": (budget.max_llm_calls, spent.usage.calls, 1),
+        "max_tokens": (budget.max_tokens, spent.usage.total_tokens, 1),
+        "max_cost_usd": (budget.max_cost_usd, spent.usage.cost_usd, 1e-6),
+        "max_wall_seconds": (budget.max_wall_seconds, spent.seconds, 1e-3),
+    }
+    return budget.model_copy(
+        update={
+            name: None if limit is None else max(floor, type(floor)(limit - used))
+            for name, (limit, used, floor) in left.items()
+        }
+    )

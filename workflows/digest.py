@@ -64,3 +64,13 @@ def approval_details(workflow_id: str, pending: PendingApproval) -> str:
         f"Or in this UI: Send a Signal named approve or reject with input `{payload}`. "
         f"Denied automatically at {pending.deadline:%Y-%m-%d %H:%M:%S} UTC."
     )
+
+
+def event_details(workflow_id: str, name: str) -> str:
+    """Markdown for the Web UI: the event a step waits for, and how to send it."""
+    payload = json.dumps({"name": name, "payload": {}})
+    return (
+        f"**Waiting for event: {name}**. Send it: `temporal workflow signal --workflow-id "
+        f"{workflow_id} --name event --input '{payload}'` (the payload becomes the step's "
+        "output), or Send a Signal named event in this UI."
+    )

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from pydantic import ValidationError
+from pydantic import JsonValue, ValidationError
 
 from contracts.actions import CATALOG
 from contracts.plan import Plan, Step
+from contracts.run import MAX_SUB_GOAL_DEPTH
 from workflows.dag import find_cycle
 from workflows.references import (
     check_expression,
@@ -20,10 +21,9 @@ MAX_STEPS = 200
 
 
 def step_dependencies(step: Step) -> set[str]:
-    """Explicit ``depends_on`` plus every step referenced by params or ``when``."""
+    """Explicit ``depends_on`` plus every step referenced by params, ``when`` or ``foreach``."""
     expressions, _ = param_expressions(step.params)
-    if step.when:
-        expressions.append(step.when)
+    expressions += [e for e in (step.when, step.foreach) if e]
     found = set(step.depends_on)
     for expression in expressions:
         found |= referenced_steps(expression)
@@ -44,26 +44,55 @@ def _is_reference(value: object) -> bool:
     return isinstance(value, str) and value.strip().startswith("${")
 
 
-def _check_params(step: Step) -> list[str]:
+def _check_params(
+    step_id: str, action: str, params: Mapping[str, JsonValue], what: str = ""
+) -> list[str]:
     """Validate params against the action's model; references stand in for any type."""
-    spec = CATALOG[step.action]
+    spec = CATALOG[action]
     fields = spec.params_model.model_fields
-    concrete = {key: value for key, value in step.params.items() if not _is_reference(value)}
+    concrete = {key: value for key, value in params.items() if not _is_reference(value)}
     try:
         spec.params_model.model_validate(concrete)
     except ValidationError as exc:
         problems = []
         for item in exc.errors():
             field = str(item["loc"][0]) if item["loc"] else ""
-            if item["type"] == "missing" and field in step.params:
+            if item["type"] == "missing" and field in params:
                 continue  # supplied as a reference; checked again once resolved
             where = ".".join(str(part) for part in item["loc"])
-            problems.append(f"step '{step.id}' ({step.action}) param {where}: {item['msg']}")
+            problems.append(f"step '{step_id}' {what}({action}) param {where}: {item['msg']}")
         if problems:
             allowed = ", ".join(fields)
-            problems.append(f"step '{step.id}': {step.action} accepts params: {allowed}")
+            problems.append(f"step '{step_id}': {action} accepts params: {allowed}")
         return problems
     return []
+
+
+def _check_compensation(step: Step, dependencies: set[str]) -> list[str]:
+    """A declared undo names a real action and reads only this step and its dependencies
+    (it is resolved when the step succeeds, so nothing later exists yet)."""
+    undo = step.compensate
+    if undo is None:
+        return []
+    where = f"step '{step.id}' compensate"
+    if undo.action is None or undo.action not in CATALOG:
+        return [f"{where}: unknown action {undo.action!r}; use one of: {', '.join(CATALOG)}"]
+    if CATALOG[undo.action].runs_in_workflow:
+        return [f"{where}: {undo.action} cannot undo anything; use an action with an effect"]
+    errors = _check_params(step.id, undo.action, undo.params, "compensate ")
+    expressions, problems = param_expressions(undo.params)
+    errors += [f"{where}: {problem}" for problem in problems]
+    for expression in expressions:
+        errors += [
+            f"{where}: {problem}"
+            for problem in check_expression(expression, per_item=step.foreach is not None)
+        ]
+        for other in sorted(referenced_steps(expression) - dependencies - {step.id}):
+            errors.append(
+                f"{where} references step '{other}', which this step does not depend on; "
+                "an undo may read only this step's output and its dependencies' outputs"
+            )
+    return errors
 
 
 def validate_plan(plan: Plan, finished: Mapping[str, Step] | None = None) -> list[str]:
@@ -92,14 +121,22 @@ def validate_plan(plan: Plan, finished: Mapping[str, Step] | None = None) -> lis
                 f"use one of: {', '.join(CATALOG)}"
             )
             continue
-        errors += _check_params(step)
+        errors += _check_params(step.id, step.action, step.params)
         expressions, problems = param_expressions(step.params)
         errors += [f"step '{step.id}': {problem}" for problem in problems]
-        if step.when:
-            expressions.append(step.when)
+        per_item = step.foreach is not None
         for expression in expressions:
-            errors += [f"step '{step.id}': {problem}" for problem in check_expression(expression)]
+            errors += [
+                f"step '{step.id}': {problem}"
+                for problem in check_expression(expression, per_item=per_item)
+            ]
+        for name, condition in (("when", step.when), ("foreach", step.foreach)):
+            if condition:  # evaluated once for the whole step, before any item exists
+                errors += [
+                    f"step '{step.id}' {name}: {problem}" for problem in check_expression(condition)
+                ]
         dependencies = step_dependencies(step)
+        errors += _check_compensation(step, dependencies)
         for missing in sorted(dependencies - known):
             errors.append(
                 f"step '{step.id}' depends on or references unknown step '{missing}'; "
@@ -128,4 +165,16 @@ def repeated_failures(plan: Plan, failed: Mapping[str, str]) -> list[str]:
         f"{failed[key]}; change the params or take another approach"
         for step in plan.steps
         if (key := fingerprint(step)) in failed
+    ]
+
+
+def nesting_problems(plan: Plan, depth: int) -> list[str]:
+    """A run already ``MAX_SUB_GOAL_DEPTH`` deep may not start more sub-goal runs."""
+    if depth < MAX_SUB_GOAL_DEPTH:
+        return []
+    return [
+        f"step '{step.id}': this run is a sub-goal {depth} levels deep, the limit; "
+        "do the work with the other actions instead of sub_goal"
+        for step in plan.steps
+        if step.action == "sub_goal"
     ]

@@ -18,6 +18,7 @@ from pydantic import JsonValue
 OPEN = "${"
 _STEP_REF = re.compile(r"\bsteps\s*\.\s*([A-Za-z][A-Za-z0-9_]*)")
 _BARE_REF = re.compile(r"^\s*steps\.[A-Za-z][A-Za-z0-9_]*\.output\b")
+_ITEM_REF = re.compile(r"(?<![\w.])(item|index)\b")
 
 
 class ReferenceProblem(ValueError):
@@ -70,17 +71,30 @@ def iter_strings(value: JsonValue) -> Iterator[str]:
             yield from iter_strings(item)
 
 
-def check_expression(expression: str) -> list[str]:
-    """Syntax and root checks for one JMESPath expression; returns problems, if any."""
+def check_expression(expression: str, *, per_item: bool = False) -> list[str]:
+    """Syntax and root checks for one JMESPath expression; returns problems, if any.
+
+    ``per_item``: the expression belongs to a ``foreach`` step, so ``item`` and ``index``
+    (the current element and its position) are roots too.
+    """
     if not expression:
         return ["empty expression; write e.g. steps.<id>.output"]
     try:
         jmespath.compile(expression)
     except jmespath.exceptions.JMESPathError as exc:
         return [f"invalid JMESPath {expression!r}: {str(exc).splitlines()[0]}"]
-    if not _STEP_REF.search(expression):
-        return [f"expression {expression!r} must start from steps.<id>, e.g. steps.<id>.output"]
-    return []
+    if _STEP_REF.search(expression):
+        return []
+    if uses_item(expression):
+        if per_item:
+            return []
+        return [f"expression {expression!r} uses item/index, which only a foreach step has"]
+    return [f"expression {expression!r} must start from steps.<id>, e.g. steps.<id>.output"]
+
+
+def uses_item(expression: str) -> bool:
+    """Whether an expression reads ``item`` or ``index`` (a foreach step's element)."""
+    return bool(_ITEM_REF.search(expression))
 
 
 def referenced_steps(expression: str) -> set[str]:
@@ -104,7 +118,8 @@ def param_expressions(params: Mapping[str, JsonValue]) -> tuple[list[str], list[
     return expressions, problems
 
 
-def _evaluate(expression: str, context: Mapping[str, Any]) -> Any:
+def evaluate(expression: str, context: Mapping[str, Any]) -> Any:
+    """The value of one JMESPath expression over ``context``."""
     try:
         return jmespath.search(expression, context)
     except jmespath.exceptions.JMESPathError as exc:
@@ -121,19 +136,19 @@ def resolve(value: JsonValue, context: Mapping[str, Any]) -> JsonValue:
         return value
     parts = split_references(value)
     if len(parts) == 1 and parts[0][1]:
-        result: JsonValue = _evaluate(parts[0][0], context)
+        result: JsonValue = evaluate(parts[0][0], context)
         return result
     pieces = []
     for chunk, is_expr in parts:
         if not is_expr:
             pieces.append(chunk)
             continue
-        found = _evaluate(chunk, context)
+        found = evaluate(chunk, context)
         pieces.append(found if isinstance(found, str) else json.dumps(found))
     return "".join(pieces)
 
 
 def condition_holds(expression: str, context: Mapping[str, Any]) -> bool:
     """JMESPath truthiness: false, null, "", [] and {} are false; everything else true."""
-    found = _evaluate(expression, context)
+    found = evaluate(expression, context)
     return found not in (None, False, "", [], {})

@@ -8,6 +8,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.files import (
+    UNDO_CAPTURE_BYTES,
     file_append,
     file_delete,
     file_list,
@@ -15,7 +16,7 @@ from activities.files import (
     file_read,
     file_write,
 )
-from contracts import ActionContext, Policy
+from contracts import CATALOG, ActionContext, Compensation, Policy
 from contracts.actions import (
     FileAppendParams,
     FileDeleteParams,
@@ -178,3 +179,81 @@ async def test_move_keeps_an_existing_destination_unless_told(workspace: Path) -
     with pytest.raises(ApplicationError, match="outside the workspace"):
         escape = FileMoveParams(source="b.txt", destination="../b.txt")
         await ActivityEnvironment().run(file_move, ctx(workspace), escape)
+
+
+def approved(root: Path) -> ActionContext:
+    return ActionContext(run_id="r", step_id="s", workspace=str(root), approved=True)
+
+
+async def undo_all(root: Path, undo: list[Compensation]) -> None:
+    """Run the undo records the way the workflow does: each one as its action."""
+    actions = {"file_write": file_write, "file_delete": file_delete, "file_move": file_move}
+    for step in undo:
+        assert step.action is not None, step.description
+        params = CATALOG[step.action].params_model.model_validate(step.params)
+        await ActivityEnvironment().run(actions[step.action], approved(root), params)
+
+
+async def test_every_change_returns_an_undo_that_restores_the_files(workspace: Path) -> None:
+    env = ActivityEnvironment()
+    (workspace / "notes.txt").write_text("old notes")
+    (workspace / "log.txt").write_text("line 1\n")
+    (workspace / "gone.txt").write_text("keep me")
+    (workspace / "report.json").write_text("[1]")
+    (workspace / "archive").mkdir()
+    (workspace / "archive/report.json").write_text("[0]")
+    before = {p: p.read_bytes() for p in workspace.rglob("*") if p.is_file()}
+
+    results = [
+        await env.run(file_write, ctx(workspace), FileWriteParams(path="out/new.txt", content="x")),
+        await env.run(
+            file_write, approved(workspace), FileWriteParams(path="notes.txt", content="new")
+        ),
+        await env.run(
+            file_append, ctx(workspace), FileAppendParams(path="log.txt", content="line 2\n")
+        ),
+        await env.run(file_delete, ctx(workspace), FileDeleteParams(path="gone.txt")),
+        await env.run(
+            file_move,
+            ctx(workspace),
+            FileMoveParams(source="report.json", destination="archive/report.json", overwrite=True),
+        ),
+    ]
+    assert [[u.action for u in r.undo] for r in results] == [
+        ["file_delete"],
+        ["file_write"],
+        ["file_write"],
+        ["file_write"],
+        ["file_move", "file_write"],
+    ]
+    for result in reversed(results):  # newest first, as the saga unwinds
+        await undo_all(workspace, result.undo)
+
+    after = {p: p.read_bytes() for p in workspace.rglob("*") if p.is_file()}
+    assert after == before
+
+
+async def test_a_retry_still_knows_what_an_append_replaced(workspace: Path) -> None:
+    (workspace / "log.txt").write_text("a\n")
+    params = FileAppendParams(path="log.txt", content="b\n")
+    await ActivityEnvironment().run(file_append, ctx(workspace), params)
+    retried = await on_attempt(2).run(file_append, ctx(workspace), params)
+    assert retried.undo[0].params == {"path": "log.txt", "content": "a\n", "format": "text"}
+
+
+async def test_what_cannot_be_undone_says_why(workspace: Path) -> None:
+    (workspace / "big.bin").write_bytes(b"\xff" * 10)
+    (workspace / "huge.txt").write_text("x" * (UNDO_CAPTURE_BYTES + 1))
+    env = ActivityEnvironment()
+    binary = await env.run(file_delete, ctx(workspace), FileDeleteParams(path="big.bin"))
+    huge = await env.run(
+        file_write, approved(workspace), FileWriteParams(path="huge.txt", content="y")
+    )
+    written = FileWriteParams(path="out.txt", content="z")
+    await env.run(file_write, ctx(workspace), written)
+    rewritten = await on_attempt(2).run(file_write, ctx(workspace), written)
+
+    assert [r.undo[0].action for r in (binary, huge, rewritten)] == [None, None, None]
+    assert "not text" in binary.undo[0].description
+    assert f"more than the {UNDO_CAPTURE_BYTES}" in huge.undo[0].description
+    assert "earlier attempt" in rewritten.undo[0].description

@@ -11,7 +11,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.llm import LlmActivities
 from activities.prompts import plan_schema
-from contracts import ActionContext, PlanRequest, ReviewRequest, StepDigest
+from contracts import ActionContext, PlanRequest, RecoverRequest, ReviewRequest, Step, StepDigest
 from contracts.actions import LlmParams
 from runtime.llm_provider import LlmProvider
 from runtime.settings import Settings
@@ -149,3 +149,28 @@ async def test_llm_action_text_and_json(scripted_llm: ScriptedLlm) -> None:
     data = await ActivityEnvironment().run(llm.llm, ctx, LlmParams(prompt="hi", response="json"))
     assert data.output == {"n": 1}
     assert scripted_llm.requests[1]["response_format"] == {"type": "json_object"}
+
+
+async def test_recover_asks_under_the_failed_actions_params_schema(
+    scripted_llm: ScriptedLlm,
+) -> None:
+    answer = {"reason": "typo", "decision": "retry", "params": {"path": "data/sales.csv"}}
+    scripted_llm.queue("recovery", answer, '{"reason": "x", "decision": "maybe"}')
+    step = Step(id="read", title="Read", action="file_read", params={"path": "data/sale.csv"})
+    request = RecoverRequest(
+        goal="total sales",
+        step=step,
+        arguments={"path": "data/sale.csv", "format": "auto"},
+        error="FileNotFound: no such file in the workspace: 'data/sale.csv'",
+        attempt=1,
+    )
+    outcome = await ActivityEnvironment().run(activities(scripted_llm).recover, request)
+
+    assert outcome.recovery.params == {"path": "data/sales.csv"} and outcome.usage.calls == 1
+    sent = scripted_llm.requests[0]
+    schema = sent["response_format"]["json_schema"]["schema"]
+    assert "FileReadParams" in json.dumps(schema)
+    assert "FileNotFound" in sent["messages"][1]["content"]
+    with pytest.raises(ApplicationError) as bad:
+        await ActivityEnvironment().run(activities(scripted_llm).recover, request)
+    assert bad.value.type == "LlmBadAnswer" and not bad.value.non_retryable

@@ -1,5 +1,6 @@
-from contracts import Plan, Step
-from workflows.plan_checks import step_dependencies, validate_plan
+from contracts import Compensation, Plan, Step
+from contracts.run import MAX_SUB_GOAL_DEPTH
+from workflows.plan_checks import nesting_problems, step_dependencies, validate_plan
 
 
 def step(step_id: str, action: str = "file_read", **params: object) -> Step:
@@ -94,3 +95,54 @@ def test_a_totalling_expression_beside_group_by_is_caught_while_input_is_a_refer
     read = Step(id="read", title="r", action="file_list", params={})
     errors = validate_plan(Plan.model_validate({"steps": [step]}), {"read": read})
     assert any("set expression to null and name the totals" in e for e in errors), errors
+
+
+def test_foreach_items_and_their_checks() -> None:
+    each = step("each", "file_write", path="out/${item.name}.txt", content="${index}")
+    each.foreach = "steps.read.output"
+    assert step_dependencies(each) == {"read"}
+    assert validate_plan(Plan(steps=[step("read"), each])) == []
+
+    stray = step("stray", "file_write", path="out/${item}.txt", content="x")
+    bad_foreach = step("bad", "file_write", path="x", content="y")
+    bad_foreach.foreach = "item"  # evaluated before any item exists
+    errors = validate_plan(Plan(steps=[stray, bad_foreach]))
+    assert errors == [
+        "step 'stray': expression 'item' uses item/index, which only a foreach step has",
+        "step 'bad' foreach: expression 'item' uses item/index, which only a foreach step has",
+    ]
+
+
+def test_a_declared_undo_is_checked_like_a_step() -> None:
+    create = step("create", "http_request", url="http://x/items", method="POST")
+    create.compensate = Compensation(
+        action="http_request",
+        params={"method": "DELETE", "url": "http://x/items/${steps.create.output.body.id}"},
+    )
+    assert validate_plan(Plan(steps=[create])) == []
+
+    later = step("later", "file_read", path="x")
+    wrong = step("wrong", "file_write", path="x", content="y")
+    wrong.compensate = Compensation(
+        action="file_delete", params={"path": "${steps.later.output}", "colour": "red"}
+    )
+    timer = step("timer", "file_read", path="x")
+    timer.compensate = Compensation(action="wait", params={"seconds": 1})
+    errors = validate_plan(Plan(steps=[later, wrong, timer]))
+    assert errors == [
+        "step 'wrong' compensate (file_delete) param colour: Extra inputs are not permitted",
+        "step 'wrong': file_delete accepts params: path, missing_ok",
+        "step 'wrong' compensate references step 'later', which this step does not depend on; "
+        "an undo may read only this step's output and its dependencies' outputs",
+        "step 'timer' compensate: wait cannot undo anything; use an action with an effect",
+    ]
+
+
+def test_sub_goals_stop_at_the_depth_limit() -> None:
+    plan = Plan(steps=[step("child", "sub_goal", goal="do a part")])
+    assert validate_plan(plan) == []
+    assert nesting_problems(plan, MAX_SUB_GOAL_DEPTH - 1) == []
+    assert nesting_problems(plan, MAX_SUB_GOAL_DEPTH) == [
+        f"step 'child': this run is a sub-goal {MAX_SUB_GOAL_DEPTH} levels deep, the limit; "
+        "do the work with the other actions instead of sub_goal"
+    ]

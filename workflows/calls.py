@@ -1,0 +1,123 @@
+"""A step's calls: one, or one per ``foreach`` item, with resolved and validated params.
+
+Pure functions run in workflow code, plus ``CallFailed``, the one way a call reports that
+it ended without a result (and how its step should settle).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import JsonValue, ValidationError
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState
+
+from contracts.actions import CATALOG, ActionParams
+from contracts.plan import FOREACH_MAX_ITEMS, Compensation, Step
+from contracts.run import StepStatus
+from workflows.plan_checks import format_validation_error
+from workflows.references import ReferenceProblem, evaluate, resolve
+
+
+@dataclass(frozen=True)
+class Call:
+    """One execution of a step: the whole step, or one item of its ``foreach``."""
+
+    item: int | None
+    params: ActionParams
+    scope: dict[str, object]  # what references in this call resolve against
+
+
+class CallFailed(Exception):
+    """A call ended without a result, with what the step needs to settle its failure."""
+
+    def __init__(
+        self,
+        error: str,
+        *,
+        for_good: bool = True,
+        attempts: int = 1,
+        refused: bool = False,
+        skip: bool = False,
+    ) -> None:
+        super().__init__(error)
+        self.error = error
+        self.for_good = for_good  # the same call would fail the same way again
+        self.attempts = attempts
+        self.refused = refused  # a person said no (or did not answer): no retry, no recovery
+        self.skip = skip  # the recovery proposed skipping the step
+
+
+def step_calls(step: Step, scope: dict[str, object]) -> list[Call]:
+    """The step's calls, given the outputs so far (``{"steps": ...}``)."""
+    if step.foreach is None:
+        return [Call(None, _params(step, scope, None), scope)]
+    try:
+        items = evaluate(step.foreach, scope)
+    except ReferenceProblem as exc:
+        raise CallFailed(f"foreach could not be evaluated: {exc}") from None
+    if not isinstance(items, list):
+        raise CallFailed(
+            f"foreach {step.foreach!r} gave {type(items).__name__}, not a list; "
+            "point it at a list, e.g. steps.<id>.output.items"
+        )
+    if len(items) > FOREACH_MAX_ITEMS:
+        raise CallFailed(
+            f"foreach {step.foreach!r} gave {len(items)} items; the limit is "
+            f"{FOREACH_MAX_ITEMS}: filter the list or split the work"
+        )
+    calls = []
+    for index, item in enumerate(items):
+        item_scope = {**scope, "item": item, "index": index}
+        calls.append(Call(index, _params(step, item_scope, index), item_scope))
+    return calls
+
+
+def _params(step: Step, scope: dict[str, object], item: int | None) -> ActionParams:
+    where = "" if item is None else f"item {item}: "
+    try:
+        return CATALOG[step.action].params_model.model_validate(resolve(step.params, scope))
+    except ReferenceProblem as exc:
+        raise CallFailed(f"{where}could not resolve a reference: {exc}") from None
+    except ValidationError as exc:
+        detail = format_validation_error(exc)
+        raise CallFailed(f"{where}params invalid after resolving: {detail}") from None
+
+
+def declared_undo(step: Step, call: Call, output: JsonValue) -> list[Compensation]:
+    """The plan's ``compensate`` for a finished call, resolved now (with the call's own
+    output as ``steps.<id>.output``); empty when the plan declares none."""
+    declared = step.compensate
+    if declared is None:
+        return []
+    outputs = call.scope.get("steps")
+    steps = dict(outputs) if isinstance(outputs, dict) else {}
+    steps[step.id] = {"output": output, "status": StepStatus.SUCCEEDED.value}
+    try:
+        params = resolve(dict(declared.params), {**call.scope, "steps": steps})
+    except ReferenceProblem as exc:
+        problem = f"the plan's undo of '{step.id}' could not be resolved: {exc}"
+        return [Compensation(action=None, description=problem)]
+    assert isinstance(params, dict)  # resolving keeps the shape of its input
+    description = declared.description or f"{declared.action} declared by the plan"
+    return [Compensation(action=declared.action, params=params, description=description)]
+
+
+def activity_failure(error: ActivityError) -> str:
+    """``Type: message`` of an activity's final failure, as the planner and people see it."""
+    cause = error.cause
+    if isinstance(cause, ApplicationError):
+        return f"{cause.type or 'Error'}: {cause.message}"
+    return str(cause or error)
+
+
+def attempts_of(error: ActivityError, policy: RetryPolicy) -> int:
+    """How many attempts a failed activity made (the activity reports it when it can)."""
+    cause = error.cause
+    if isinstance(cause, ApplicationError) and cause.details:
+        detail = cause.details[0]
+        if isinstance(detail, dict) and isinstance(detail.get("attempt"), int):
+            return int(detail["attempt"])
+    if error.retry_state is RetryState.MAXIMUM_ATTEMPTS_REACHED:
+        return policy.maximum_attempts
+    return 1
