@@ -1,4 +1,5 @@
-"""LLM-backed activities: ``plan``, ``review``, ``recover`` and the ``llm`` action.
+"""LLM-backed activities: ``plan``, ``review``, ``recover``, ``agent_turn`` and the ``llm``
+action.
 
 The injected provider hands out one ``AsyncOpenAI`` client with ``max_retries=0``:
 Temporal owns retries, so every attempt is visible in history. Structured answers use the standard
@@ -11,12 +12,15 @@ import json
 from typing import Any
 
 import openai
+from openai.types.chat import ChatCompletionMessage
 from pydantic import JsonValue, ValidationError
 from temporalio import activity
 
 from activities.errors import action_error, from_openai
 from activities.heartbeat import heartbeating
 from activities.prompts import (
+    agent_messages,
+    agent_tools,
     plan_messages,
     plan_schema,
     recover_messages,
@@ -27,6 +31,8 @@ from activities.prompts import (
 from contracts import (
     ActionContext,
     ActionResult,
+    AgentTurn,
+    AgentTurnRequest,
     Plan,
     PlanDraft,
     PlanRequest,
@@ -36,6 +42,7 @@ from contracts import (
     Review,
     ReviewOutcome,
     ReviewRequest,
+    ToolCall,
     Usage,
 )
 from contracts.actions import LlmParams
@@ -46,6 +53,7 @@ from runtime.llm_provider import LlmProvider
 PLAN_MAX_TOKENS = 1500
 REVIEW_MAX_TOKENS = 800
 RECOVER_MAX_TOKENS = 1000
+AGENT_TURN_MAX_TOKENS = 1500
 TEMPERATURE = 0.2
 
 
@@ -64,13 +72,20 @@ class LlmActivities:
 
     async def _chat(
         self,
-        messages: list[dict[str, str]],
+        messages: list[dict[str, Any]],
         *,
         max_tokens: int,
         response_format: dict[str, Any] | None = None,
     ) -> tuple[str, Usage, str | None]:
         """One completion: (content, usage, finish_reason); provider errors translated."""
         extra: dict[str, Any] = {"response_format": response_format} if response_format else {}
+        message, usage, finish = await self._complete(messages, max_tokens=max_tokens, **extra)
+        return message.content or "", usage, finish
+
+    async def _complete(
+        self, messages: list[dict[str, Any]], *, max_tokens: int, **extra: Any
+    ) -> tuple[ChatCompletionMessage, Usage, str | None]:
+        """One completion's message, usage and finish_reason; provider errors translated."""
         if self._provider.seed is not None:
             # Same seed, same answer: a retry must sample differently to be worth making.
             extra["seed"] = self._provider.seed + activity.info().attempt - 1
@@ -95,7 +110,7 @@ class LlmActivities:
                 "the LLM provider returned no choices", error_type="LlmBadResponse", retryable=True
             )
         choice = completion.choices[0]
-        return choice.message.content or "", usage, choice.finish_reason
+        return choice.message, usage, choice.finish_reason
 
     @activity.defn(name="plan")
     async def plan(self, request: PlanRequest) -> PlanDraft:
@@ -151,6 +166,22 @@ class LlmActivities:
                 error_type="LlmBadAnswer",
                 retryable=True,
             ) from exc
+
+    @activity.defn(name="agent_turn")
+    async def agent_turn(self, request: AgentTurnRequest) -> AgentTurn:
+        """One turn of an agent step: the tool calls the model wants, or its answer."""
+        message, usage, _ = await self._complete(
+            agent_messages(request),
+            max_tokens=AGENT_TURN_MAX_TOKENS,
+            tools=agent_tools(request.tools),
+            tool_choice="none" if request.final else "auto",
+        )
+        calls = [
+            ToolCall(id=call.id, name=call.function.name, arguments=call.function.arguments)
+            for call in message.tool_calls or []
+            if call.type == "function"
+        ]
+        return AgentTurn(content=message.content, tool_calls=calls, usage=usage)
 
     @activity.defn(name="llm")
     async def llm(self, context: ActionContext, params: LlmParams) -> ActionResult:

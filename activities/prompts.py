@@ -13,7 +13,15 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, Field, create_model
 
-from contracts import CATALOG, PlanRequest, RecoverRequest, Review, ReviewRequest, StepDigest
+from contracts import (
+    CATALOG,
+    AgentTurnRequest,
+    PlanRequest,
+    RecoverRequest,
+    Review,
+    ReviewRequest,
+    StepDigest,
+)
 from contracts.plan import STEP_ID_PATTERN, OnFailure
 
 # Bounds a schema-constrained model must respect, so a degenerate generation that repeats
@@ -68,6 +76,14 @@ params it ran with and the exact error. Reply with JSON:
   "replan" when the approach itself is wrong.
 - "params": for "retry", the complete corrected params; otherwise null.
 Never retry with the same params. Keep every param the error does not concern.
+"""
+
+AGENT_RULES = """\
+You are an agent inside a workflow engine. Work on the task by calling the tools; each
+call runs for real and returns its result (long results are shortened). A call may be
+refused by the run's policy or by a person: then take another way. File paths are
+relative to the workspace. When you have what the task asks for, answer in plain text
+without calling a tool; quote the key values.
 """
 
 
@@ -221,3 +237,32 @@ def recover_schema(action: str) -> dict[str, Any]:
         params=(params, ...),
     )
     return answer.model_json_schema()
+
+
+def agent_messages(request: AgentTurnRequest) -> list[dict[str, Any]]:
+    """System rules, the task, then the transcript (tool calls and shortened results)."""
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": AGENT_RULES},
+        {"role": "user", "content": request.task},
+        *request.transcript,
+    ]
+    if request.final:
+        messages.append(
+            {"role": "user", "content": "No more tool calls: give your final answer now."}
+        )
+    return messages
+
+
+def agent_tools(names: list[str]) -> list[dict[str, Any]]:
+    """OpenAI tool definitions: one function per allowed action, its params as schema."""
+    return [
+        {
+            "type": "function",
+            "function": {
+                "name": name,
+                "description": CATALOG[name].description.strip(),
+                "parameters": CATALOG[name].params_model.model_json_schema(),
+            },
+        }
+        for name in names
+    ]

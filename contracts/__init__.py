@@ -4,6 +4,8 @@ from contracts.actions import CATALOG, ActionParams, ActionSpec, Risk
 from contracts.llm import (
     ActionContext,
     ActionResult,
+    AgentTurn,
+    AgentTurnRequest,
     PlanDraft,
     PlanRequest,
     RecoverOutcome,
@@ -13,6 +15,7 @@ from contracts.llm import (
     ReviewOutcome,
     ReviewRequest,
     StepDigest,
+    ToolCall,
 )
 from contracts.plan import Compensation, Plan, PlanVersion, Step
 from contracts.policy import (
@@ -48,6 +51,8 @@ __all__ = [
     "ActionParams",
     "ActionResult",
     "ActionSpec",
+    "AgentTurn",
+    "AgentTurnRequest",
     "ApprovalDecision",
     "ApprovalRecord",
     "Budget",
@@ -77,5 +82,6 @@ __all__ = [
     "StepDigest",
     "StepState",
     "StepStatus",
+    "ToolCall",
     "Usage",
 ]

@@ -13,7 +13,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 from temporalio.common import RetryPolicy
 
 MAX_WAIT_SECONDS = 30 * 24 * 3600
@@ -186,6 +186,31 @@ class SubGoalParams(ActionParams):
     max_replans: int = Field(default=1, ge=0, le=5)
 
 
+class AgentParams(ActionParams):
+    """Let the LLM work on a task by calling other actions as tools, in a loop (ReAct);
+    each tool call is checked by the run's policy and runs as its own activity. The output
+    is its final answer and a record of its tool calls."""
+
+    task: str = Field(
+        min_length=1, max_length=8000, description="What to find out or do; may embed ${...}"
+    )
+    tools: list[str] = Field(
+        default_factory=lambda: list(AGENT_TOOLS),
+        description="Actions it may call (default: every action without its own loop)",
+    )
+    max_iterations: int = Field(default=6, ge=1, le=20, description="LLM turns at most")
+
+    @field_validator("tools")
+    @classmethod
+    def _known_tools(cls, tools: list[str]) -> list[str]:
+        unknown = [tool for tool in tools if tool not in AGENT_TOOLS]
+        if unknown:
+            raise ValueError(
+                f"not usable as tools: {', '.join(unknown)}; use some of: {', '.join(AGENT_TOOLS)}"
+            )
+        return tools
+
+
 FILE_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200))
 NETWORK_RETRY = RetryPolicy(
     maximum_attempts=5,
@@ -355,5 +380,22 @@ CATALOG: dict[str, ActionSpec] = {
             ' -> {"answer": ..., "workflow_id": ..., "outputs": {<step id>: <output>}}',
             runs_in_workflow=True,
         ),
+        ActionSpec(
+            "agent",
+            AgentParams.__doc__ or "",
+            AgentParams,
+            Risk.READ,  # every tool call is judged by the policy on its own
+            timedelta(0),
+            RetryPolicy(maximum_attempts=1),
+            '{"task": "Find the region with the most revenue in data/sales.csv and say why", '
+            '"tools": ["file_read", "transform"]} -> {"answer": ..., "tool_calls": [...]}',
+            runs_in_workflow=True,
+        ),
     )
 }
+
+# Actions an agent step may call: everything that is one activity call (not timers, events,
+# child runs or another agent loop).
+AGENT_TOOLS: tuple[str, ...] = tuple(
+    name for name, spec in CATALOG.items() if not spec.runs_in_workflow
+)

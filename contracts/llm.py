@@ -122,3 +122,29 @@ class RecoverOutcome(BaseModel):
 
     recovery: Recovery
     usage: Usage
+
+
+class ToolCall(BaseModel):
+    """One tool call the model asked for; ``arguments`` is its raw JSON text."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+class AgentTurnRequest(BaseModel):
+    """One turn of an agent step: the task, the tools, and the compact transcript so far
+    (OpenAI chat messages: assistant tool calls and tool results as previews)."""
+
+    task: str
+    tools: list[str]
+    transcript: list[dict[str, JsonValue]] = Field(default_factory=list)
+    final: bool = Field(default=False, description="The last turn: answer, call no tool")
+
+
+class AgentTurn(BaseModel):
+    """The model's reply: tool calls to make, or (with none) the final answer."""
+
+    content: str | None = None
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    usage: Usage

@@ -54,7 +54,8 @@ def agent_activities(
     llm: LlmActivities, http: HttpActions, sql: SqlActions
 ) -> Sequence[Callable[..., Any]]:
     """Every activity the catalog and the workflow call, under its stable name."""
-    return [llm.plan, llm.review, llm.recover, llm.llm, *action_activities(http, sql)]
+    llm_calls: list[Callable[..., Any]] = [llm.plan, llm.review, llm.recover, llm.agent_turn]
+    return [*llm_calls, llm.llm, *action_activities(http, sql)]
 
 
 def build_worker(

@@ -81,6 +81,7 @@ async def running_worker(
                     fake_llm.plan,
                     fake_llm.review,
                     fake_llm.recover,
+                    fake_llm.agent_turn,
                     *action_activities(http, sql),
                 ],
                 activity_executor=pool,

@@ -1,4 +1,4 @@
-"""Fake ``plan`` / ``review`` / ``recover`` activities, registered under the real names."""
+"""Fake LLM activities (plan, review, recover, agent_turn), registered under the real names."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections import deque
 from temporalio import activity
 
 from contracts import (
+    AgentTurn,
+    AgentTurnRequest,
     Plan,
     PlanDraft,
     PlanRequest,
@@ -30,6 +32,8 @@ class FakeLlm:
         self.review_requests: list[ReviewRequest] = []
         self.recoveries: deque[Recovery] = deque()
         self.recover_requests: list[RecoverRequest] = []
+        self.turns: deque[AgentTurn] = deque()
+        self.turn_requests: list[AgentTurnRequest] = []
         self.model = "fake-model"
 
     @activity.defn(name="plan")
@@ -57,3 +61,8 @@ class FakeLlm:
             recovery=self.recoveries.popleft(),
             usage=Usage(calls=1, prompt_tokens=40, completion_tokens=8, model=self.model),
         )
+
+    @activity.defn(name="agent_turn")
+    async def agent_turn(self, request: AgentTurnRequest) -> AgentTurn:
+        self.turn_requests.append(request)
+        return self.turns.popleft()

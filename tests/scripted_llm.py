@@ -1,7 +1,8 @@
 """A scripted OpenAI-compatible server (real HTTP, real ``openai`` client code path).
 
-Answers are queued per kind: the json_schema name ("plan", "review") or "llm" for plain
-calls. An item is either content (a string) or a ``Fault`` (status, body, headers).
+Answers are queued per kind: the json_schema name ("plan", "review"), "tools" for calls
+offering tools, or "llm" for plain calls. An item is content (a string), ``ToolCalls``
+(the model calls tools) or a ``Fault`` (status, body, headers).
 """
 
 from __future__ import annotations
@@ -21,11 +22,16 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass
+class ToolCalls:
+    calls: list[tuple[str, dict[str, Any]]]  # (tool name, arguments)
+
+
 class ScriptedLlm:
     """Start with ``start()``; ``base_url`` goes to OPENAI_BASE_URL."""
 
     def __init__(self) -> None:
-        self.queues: dict[str, deque[str | Fault]] = defaultdict(deque)
+        self.queues: dict[str, deque[str | Fault | ToolCalls]] = defaultdict(deque)
         self.requests: list[dict[str, Any]] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -34,7 +40,7 @@ class ScriptedLlm:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
-    def queue(self, kind: str, *items: str | Fault | dict[str, Any]) -> None:
+    def queue(self, kind: str, *items: str | Fault | ToolCalls | dict[str, Any]) -> None:
         for item in items:
             self.queues[kind].append(json.dumps(item) if isinstance(item, dict) else item)
 
@@ -63,6 +69,17 @@ class ScriptedLlm:
                 item = queue.popleft() if queue else Fault(500, "script exhausted")
                 if isinstance(item, Fault):
                     return self._send(item.status, item.body, item.headers)
+                message: dict[str, Any] = {"role": "assistant", "content": item}
+                if isinstance(item, ToolCalls):
+                    message["content"] = None
+                    message["tool_calls"] = [
+                        {
+                            "id": f"call_{n}",
+                            "type": "function",
+                            "function": {"name": name, "arguments": json.dumps(arguments)},
+                        }
+                        for n, (name, arguments) in enumerate(item.calls)
+                    ]
                 body = {
                     "id": "scripted",
                     "object": "chat.completion",
@@ -71,8 +88,8 @@ class ScriptedLlm:
                     "choices": [
                         {
                             "index": 0,
-                            "message": {"role": "assistant", "content": item},
-                            "finish_reason": "stop",
+                            "message": message,
+                            "finish_reason": "tool_calls" if "tool_calls" in message else "stop",
                         }
                     ],
                     "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
@@ -93,6 +110,8 @@ class ScriptedLlm:
 
 
 def _kind(request: dict[str, Any]) -> str:
+    if request.get("tools"):
+        return "tools"
     response_format = request.get("response_format") or {}
     if response_format.get("type") == "json_schema":
         return str(response_format["json_schema"]["name"])

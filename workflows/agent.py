@@ -25,6 +25,8 @@ with workflow.unsafe.imports_passed_through():
         ActionContext,
         ActionParams,
         ActionResult,
+        AgentTurn,
+        AgentTurnRequest,
         ApprovalDecision,
         ApprovalRecord,
         DecideRequest,
@@ -46,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         StepDigest,
         StepState,
         StepStatus,
+        ToolCall,
         Usage,
     )
     from contracts.actions import (
@@ -53,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
         LLM_RETRY,
         LLM_TIMEOUT,
         NEEDS_APPROVAL,
+        AgentParams,
         Risk,
         SubGoalParams,
         WaitForEventParams,
@@ -83,7 +87,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.completion import missing_files
     from workflows.dag import next_moves
-    from workflows.digest import approval_details, digest, event_details, summarize_sinks
+    from workflows.digest import (
+        approval_details,
+        digest,
+        event_details,
+        preview,
+        summarize_sinks,
+    )
     from workflows.plan_checks import (
         fingerprint,
         format_validation_error,
@@ -101,6 +111,7 @@ with workflow.unsafe.imports_passed_through():
 STEP_RETRIES = 2
 STEP_RETRY_DELAY = timedelta(seconds=30)
 MAX_RECOVERIES = 2  # on_failure "recover": LLM proposals per call
+AGENT_TOOL_PREVIEW = 2000  # characters of a tool result the agent's model sees
 MAX_UNCLAIMED_EVENTS = 1000  # events kept for wait_for_event steps that have not asked yet
 
 
@@ -550,12 +561,8 @@ class AgentWorkflow:
         else:
             state.output = [result.output for result in results]
             state.attempts = max((result.attempt for result in results), default=1)
-        usages = [usage for r in results if (usage := self._count(r.usage)) is not None]
-        if usages:
-            state.usage = Usage()
-            for usage in usages:
-                state.usage.add(usage)
-            state.usage.model = usages[0].model
+        for result in results:
+            self._add_step_usage(state, self._count(result.usage))
         state.status, state.finished_at = StepStatus.SUCCEEDED, workflow.now()
 
     async def _permission(self, step: Step, arguments: list[dict[str, JsonValue]]) -> bool:
@@ -650,6 +657,8 @@ class AgentWorkflow:
             return await self._wait_for_event(params)
         if isinstance(params, SubGoalParams):
             return await self._sub_goal(step, item, params)
+        if isinstance(params, AgentParams):
+            return await self._agent(step, item, params)
         spec = CATALOG[step.action]
         await self._respect_rate_limit(step.action)
         context = self._action_context(step.id, approved=approved)
@@ -760,6 +769,104 @@ class AgentWorkflow:
             output={"answer": result.answer, "workflow_id": child_id, "outputs": outputs},
             undo=result.undo,
         )
+
+    async def _agent(self, step: Step, item: int | None, params: AgentParams) -> ActionResult:
+        """ReAct: LLM turns (activities) and tool calls (each judged, approved if the policy
+        asks, run as its action's activity) until the model answers without a tool call.
+
+        The model sees tool results as previews; the step's output keeps each call's
+        output when it is small (the full output is always in the activity's history).
+        """
+        transcript: list[dict[str, JsonValue]] = []
+        calls: list[JsonValue] = []
+        state = self._steps[step.id]
+        for turn in range(1, params.max_iterations + 1):
+            await self._unpaused()
+            await self._within_budget(FOR_LLM_CALL)
+            reply: AgentTurn = await workflow.execute_activity(
+                "agent_turn",
+                AgentTurnRequest(
+                    task=params.task,
+                    tools=params.tools,
+                    transcript=transcript,
+                    final=turn == params.max_iterations,
+                ),
+                result_type=AgentTurn,
+                start_to_close_timeout=LLM_TIMEOUT,
+                heartbeat_timeout=HEARTBEAT_TIMEOUT,
+                retry_policy=LLM_RETRY,
+                summary=f"{step.id}: agent turn {turn}",
+            )
+            self._add_step_usage(state, self._count(reply.usage))
+            if not reply.tool_calls:
+                answer = {"answer": reply.content or "", "turns": turn, "tool_calls": calls}
+                return ActionResult(output=answer)
+            transcript.append(
+                {
+                    "role": "assistant",
+                    "content": reply.content,
+                    "tool_calls": [
+                        {
+                            "id": call.id,
+                            "type": "function",
+                            "function": {"name": call.name, "arguments": call.arguments},
+                        }
+                        for call in reply.tool_calls
+                    ],
+                }
+            )
+            for call in reply.tool_calls:
+                status, output = await self._tool_call(step, item, call, params.tools)
+                shown = preview(output, AGENT_TOOL_PREVIEW)
+                transcript.append({"role": "tool", "tool_call_id": call.id, "content": shown})
+                calls.append(
+                    {
+                        "tool": call.name,
+                        "arguments": call.arguments,
+                        "status": status,
+                        "output": output if len(shown) < AGENT_TOOL_PREVIEW else shown,
+                    }
+                )
+        raise CallFailed(  # unreachable with a model that obeys tool_choice "none"
+            f"AgentNoAnswer: no final answer after {params.max_iterations} turns",
+            for_good=False,
+        )
+
+    async def _tool_call(
+        self, step: Step, item: int | None, call: ToolCall, allowed: list[str]
+    ) -> tuple[str, JsonValue]:
+        """One tool call of an agent step: (status, output or the error the model sees)."""
+        if call.name not in allowed:
+            return "refused", f"unknown tool {call.name!r}; use one of: {', '.join(allowed)}"
+        spec = CATALOG[call.name]
+        try:
+            params = spec.params_model.model_validate_json(call.arguments or "{}")
+        except ValidationError as exc:
+            return "invalid", f"invalid arguments: {format_validation_error(exc)}"
+        arguments = params.model_dump(mode="json")
+        verdict = judge(call.name, arguments, self._input.policy)
+        if verdict.decision == "block":
+            return "blocked", f"BlockedByPolicy: {verdict.reason}"
+        tool_step = step.model_copy(update={"action": call.name})
+        await self._within_budget(FOR_STEP, next_steps=1)
+        self._started += 1
+        try:
+            if verdict.decision == "approve":
+                await self._approve(tool_step, verdict, arguments)
+            result = await self._perform(tool_step, item, params, verdict.decision == "approve")
+        except CallFailed as failed:
+            return ("refused" if failed.refused else "failed"), failed.error
+        self._add_step_usage(self._steps[step.id], self._count(result.usage))
+        self._saga.record(step.id, item, result.undo)
+        return "succeeded", result.output
+
+    @staticmethod
+    def _add_step_usage(state: StepState, usage: Usage | None) -> None:
+        if usage is None:
+            return
+        if state.usage is None:
+            state.usage = Usage(model=usage.model)
+        state.usage.add(usage)
 
     def _add_child_spending(self, child: RunResult) -> None:
         self._usage.add(child.usage)

@@ -11,11 +11,19 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.llm import LlmActivities
 from activities.prompts import plan_schema
-from contracts import ActionContext, PlanRequest, RecoverRequest, ReviewRequest, Step, StepDigest
+from contracts import (
+    ActionContext,
+    AgentTurnRequest,
+    PlanRequest,
+    RecoverRequest,
+    ReviewRequest,
+    Step,
+    StepDigest,
+)
 from contracts.actions import LlmParams
 from runtime.llm_provider import LlmProvider
 from runtime.settings import Settings
-from tests.scripted_llm import Fault, ScriptedLlm
+from tests.scripted_llm import Fault, ScriptedLlm, ToolCalls
 
 PLAN = {
     "steps": [
@@ -174,3 +182,24 @@ async def test_recover_asks_under_the_failed_actions_params_schema(
     with pytest.raises(ApplicationError) as bad:
         await ActivityEnvironment().run(activities(scripted_llm).recover, request)
     assert bad.value.type == "LlmBadAnswer" and not bad.value.non_retryable
+
+
+async def test_an_agent_turn_offers_the_tools_and_returns_the_calls(
+    scripted_llm: ScriptedLlm,
+) -> None:
+    scripted_llm.queue("tools", ToolCalls([("file_read", {"path": "data/sales.csv"})]), "done")
+    turn = AgentTurnRequest(task="read the sales", tools=["file_read", "transform"])
+    reply = await ActivityEnvironment().run(activities(scripted_llm).agent_turn, turn)
+
+    assert [(c.name, json.loads(c.arguments)) for c in reply.tool_calls] == [
+        ("file_read", {"path": "data/sales.csv"})
+    ]
+    sent = scripted_llm.requests[0]
+    assert [t["function"]["name"] for t in sent["tools"]] == ["file_read", "transform"]
+    assert sent["tool_choice"] == "auto" and sent["messages"][1]["content"] == "read the sales"
+
+    last = turn.model_copy(update={"final": True})
+    answer = await ActivityEnvironment().run(activities(scripted_llm).agent_turn, last)
+    assert answer.content == "done" and answer.tool_calls == [] and answer.usage.calls == 1
+    assert scripted_llm.requests[1]["tool_choice"] == "none"
+    assert "final answer now" in scripted_llm.requests[1]["messages"][-1]["content"]
