@@ -15,7 +15,7 @@ import logging
 import os
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,14 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from contracts import Budget, Plan, Policy, RunEvent, RunInput, RunResult
+from examples.api import ExampleApi
+from examples.catalog import (
+    EXAMPLE_POLICY,
+    EXAMPLES,
+    JOB_DONE_EVENT,
+    Example,
+    prepare_workspace,
+)
 from runtime import devserver
 from runtime.connection import connect, connect_config, default_address, explicit_address, pollers
 from runtime.decisions import DecisionRefused, decide, pending_text, prompter, status_text
@@ -72,6 +80,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--goal", help="what to achieve, in plain language")
     parser.add_argument("--plan", type=Path, help="run this plan (JSON file), skip planning")
+    parser.add_argument(
+        "--example",
+        choices=sorted(EXAMPLES),
+        help="run a shipped example offline (its local API is started for the run)",
+    )
     parser.add_argument("--workflow-id", help="id for the run (default: generated)")
     parser.add_argument("--no-wait", action="store_true", help="print the run id and exit")
     parser.add_argument(
@@ -152,7 +165,7 @@ def load_plan(path: Path, policy: Policy) -> Plan:
     return plan
 
 
-def build_input(args: argparse.Namespace) -> RunInput:
+def build_input(args: argparse.Namespace, example_api: str | None = None) -> RunInput:
     try:
         policy = load_policy(
             args.policy,
@@ -161,6 +174,8 @@ def build_input(args: argparse.Namespace) -> RunInput:
         )
     except PolicyFileProblem as exc:
         raise UsageProblem(str(exc)) from exc
+    if args.example:
+        return example_input(args, EXAMPLES[args.example], example_api, policy)
     try:
         budget = Budget(
             max_steps=args.max_steps,
@@ -191,6 +206,53 @@ def build_input(args: argparse.Namespace) -> RunInput:
         budget=budget,
         compensate=args.compensate,
     )
+
+
+def example_input(
+    args: argparse.Namespace, example: Example, api_url: str | None, policy: Policy
+) -> RunInput:
+    """A shipped example: its plan and (unless --policy is given) its policy, no review."""
+    if not args.workspace.is_dir():
+        raise UsageProblem(f"workspace {args.workspace} is not a folder")
+    if example.uses_api and args.no_wait:
+        raise UsageProblem(
+            f"--example {example.name} needs the starter to serve its API; drop --no-wait"
+        )
+    prepare_workspace(args.workspace)
+    return RunInput(
+        goal=f"Example {example.name}: {example.shows}",
+        workspace=str(args.workspace.resolve()),
+        plan=example.plan(api_url),
+        review=False,
+        max_parallel=args.max_parallel,
+        policy=policy if args.policy else EXAMPLE_POLICY,
+        compensate=args.compensate,
+    )
+
+
+@contextlib.contextmanager
+def example_api(args: argparse.Namespace) -> Iterator[ExampleApi | None]:
+    """The example API for the run's duration, when the chosen example uses it."""
+    if not (args.example and EXAMPLES[args.example].uses_api):
+        yield None
+        return
+    api = ExampleApi().start()
+    print(f"Example API at {api.url}")
+    try:
+        yield api
+    finally:
+        api.stop()
+
+
+def forward_job_callbacks(api: ExampleApi, handle: WorkflowHandle[Any, Any]) -> None:
+    """The example API's job webhook becomes the run's ``job.done`` event."""
+    loop = asyncio.get_running_loop()
+
+    def job_done(job: dict[str, Any]) -> None:  # called on the API's thread
+        event = RunEvent(name=JOB_DONE_EVENT, payload=job)
+        asyncio.run_coroutine_threadsafe(handle.signal("event", event), loop)
+
+    api.on_job_done = job_done
 
 
 async def open_client(args: argparse.Namespace, settings: Settings) -> Client:
@@ -266,7 +328,14 @@ async def run(args: argparse.Namespace) -> int:
         return 0
     if args.command:
         return await run_command(args)
-    run_input = build_input(args)
+    with example_api(args) as api:
+        return await start_and_follow(args, settings, api)
+
+
+async def start_and_follow(
+    args: argparse.Namespace, settings: Settings, api: ExampleApi | None
+) -> int:
+    run_input = build_input(args, api.url if api else None)
     client = await open_client(args, settings)
     workflow_id = args.workflow_id or (
         f"agent-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
@@ -279,6 +348,8 @@ async def run(args: argparse.Namespace) -> int:
         static_summary=run_input.goal[:200],  # the run's title in the Web UI
     )
     print(f"Started run {workflow_id}")
+    if api is not None:
+        forward_job_callbacks(api, handle)
     local = await needs_local_worker(client, handle, settings.task_queue)
     if args.no_wait:
         if local:

@@ -1,0 +1,1 @@
+"""Runnable examples (``starter.py --example NAME``) and the local API they use."""
