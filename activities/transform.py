@@ -6,6 +6,7 @@ instead of stalling the event loop that carries heartbeats and other activities.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 
 import jmespath
@@ -14,7 +15,7 @@ from pydantic import JsonValue
 from temporalio import activity
 
 from activities.errors import action_error
-from activities.formats import parse_text
+from activities.formats import parse_text, to_csv
 from contracts import ActionContext, ActionResult
 from contracts.actions import Aggregate, TransformParams
 
@@ -152,6 +153,10 @@ def apply_transform(params: TransformParams) -> JsonValue:
         data = found
     if params.group_by or params.aggregate:
         data = group_records(data, params.group_by, params.aggregate)
+    if params.output == "csv":
+        return to_csv(data)
+    if params.output == "json":
+        return json.dumps(data, ensure_ascii=False)
     return data
 
 

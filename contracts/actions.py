@@ -101,7 +101,8 @@ AGGREGATING_CALL = re.compile(r"\b(sum|avg|min|max|min_by|max_by)\s*\(")
 
 
 class TransformParams(ActionParams):
-    """Reshape data: parse text, apply a JMESPath expression, then group and aggregate."""
+    """Reshape data: parse text, apply a JMESPath expression, group and aggregate, and
+    convert (CSV text <-> JSON data <-> JSON text)."""
 
     input: JsonValue = Field(description="The data, usually a ${steps.<id>.output} reference")
     parse: Literal["none", "json", "csv"] = Field(
@@ -120,6 +121,9 @@ class TransformParams(ActionParams):
             'field -> sum|count|min|max|avg, e.g. {"revenue": "sum"}: one row per group, '
             "or one row of grand totals without group_by"
         ),
+    )
+    output: Literal["data", "csv", "json"] = Field(
+        default="data", description="Return data, or CSV/JSON text (e.g. to send or embed)"
     )
 
     @model_validator(mode="before")

@@ -774,8 +774,8 @@ class AgentWorkflow:
         """ReAct: LLM turns (activities) and tool calls (each judged, approved if the policy
         asks, run as its action's activity) until the model answers without a tool call.
 
-        The model sees tool results as previews; the step's output keeps each call's
-        output when it is small (the full output is always in the activity's history).
+        The model sees tool results as previews (with where the whole result is); the
+        step's output keeps every call's full output, for later steps to reference.
         """
         transcript: list[dict[str, JsonValue]] = []
         calls: list[JsonValue] = []
@@ -818,15 +818,14 @@ class AgentWorkflow:
             for call in reply.tool_calls:
                 status, output = await self._tool_call(step, item, call, params.tools)
                 shown = preview(output, AGENT_TOOL_PREVIEW)
+                if len(shown) > AGENT_TOOL_PREVIEW:  # cut: the model gets a preview and where
+                    shown += (  # the whole result is, for a later step to reference
+                        f" [shortened; in full: steps.{step.id}.output.tool_calls"
+                        f"[{len(calls)}].output]"
+                    )
                 transcript.append({"role": "tool", "tool_call_id": call.id, "content": shown})
-                calls.append(
-                    {
-                        "tool": call.name,
-                        "arguments": call.arguments,
-                        "status": status,
-                        "output": output if len(shown) < AGENT_TOOL_PREVIEW else shown,
-                    }
-                )
+                record: dict[str, JsonValue] = {"tool": call.name, "arguments": call.arguments}
+                calls.append(record | {"status": status, "output": output})
         raise CallFailed(  # unreachable with a model that obeys tool_choice "none"
             f"AgentNoAnswer: no final answer after {params.max_iterations} turns",
             for_good=False,

@@ -109,3 +109,15 @@ def test_csv_round_trip() -> None:
     assert render({"k": 1}, "json") == '{\n  "k": 1\n}\n'
     with pytest.raises(ApplicationError, match="CSV output needs a list of records"):
         to_csv({"a": 1})
+
+
+def test_conversions_between_csv_text_json_data_and_json_text() -> None:
+    csv_text = "region,revenue\nNorth,1.5\nSouth,2\n"
+    as_json = transform(input=csv_text, parse="csv", output="json")
+    assert as_json == '[{"region": "North", "revenue": 1.5}, {"region": "South", "revenue": 2}]'
+    back = transform(input=as_json, parse="json", output="csv")
+    assert back == csv_text
+    totals = transform(input=csv_text, parse="csv", aggregate={"revenue": "sum"}, output="csv")
+    assert totals == "revenue\n3.5\n"
+    with pytest.raises(ApplicationError, match="CSV output needs a list of records"):
+        transform(input={"not": "records"}, output="csv")

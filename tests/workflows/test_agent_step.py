@@ -33,15 +33,16 @@ def agent_plan(task: str, tools: list[str], **extra: object) -> dict[str, object
 async def test_the_agent_calls_tools_then_answers(
     client: Client, task_queue: str, workspace: Path, fake_llm: FakeLlm, agent_worker: Worker
 ) -> None:
+    (workspace / "big.txt").write_text("x" * 5000)
     fake_llm.turns.extend(
         [
-            calls(("file_read", {"path": "data/sales.csv"}), ("file_list", {"path": "data"})),
+            calls(("file_read", {"path": "data/sales.csv"}), ("file_read", {"path": "big.txt"})),
             calls(("file_write", {"path": "out/summary.txt", "content": "4 regions"})),
             AgentTurn(content="Wrote out/summary.txt: 4 regions.", usage=USAGE),
         ]
     )
     task = "Summarise data/sales.csv into out/summary.txt"
-    given = plan(agent_plan(task, ["file_read", "file_list", "file_write"]))
+    given = plan(agent_plan(task, ["file_read", "file_write"]))
     handle = await start(client, task_queue, workspace, plan=given, review=False)
     result = await handle.result()
 
@@ -52,18 +53,22 @@ async def test_the_agent_calls_tools_then_answers(
     assert isinstance(tool_calls, list)
     assert [(c["tool"], c["status"]) for c in tool_calls] == [  # type: ignore[index,call-overload]
         ("file_read", "succeeded"),
-        ("file_list", "succeeded"),
+        ("file_read", "succeeded"),
         ("file_write", "succeeded"),
     ]
+    assert tool_calls[1]["output"] == "x" * 5000  # type: ignore[index,call-overload]
     assert (workspace / "out/summary.txt").read_text() == "4 regions"
     second = fake_llm.turn_requests[1].transcript
     assert [m["role"] for m in second] == ["assistant", "tool", "tool"]
     assert '"region": "North"' in str(second[1]["content"])  # the model saw the rows
+    big = str(second[2]["content"])  # ... and a preview of the big file, with where it is
+    assert len(big) < 2200
+    assert big.endswith("[shortened; in full: steps.agent.output.tool_calls[1].output]")
     assert result.steps[0].usage and result.steps[0].usage.calls == 3
     assert await activity_types(handle) == [
         "agent_turn",
         "file_read",
-        "file_list",
+        "file_read",
         "agent_turn",
         "file_write",
         "agent_turn",
