@@ -115,10 +115,11 @@ class LlmActivities:
     @activity.defn(name="plan")
     async def plan(self, request: PlanRequest) -> PlanDraft:
         """Ask for a plan under the catalog's schema; parse errors go back as ``errors``."""
+        options = self._provider.step_options
         content, usage, finish = await self._chat(
-            plan_messages(request),
+            plan_messages(request, options),
             max_tokens=PLAN_MAX_TOKENS,
-            response_format=_json_schema("plan", plan_schema()),
+            response_format=_json_schema("plan", plan_schema(options)),
         )
         if finish == "length":
             return PlanDraft(

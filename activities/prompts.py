@@ -29,11 +29,19 @@ from contracts.plan import STEP_ID_PATTERN, OnFailure
 MAX_PLANNED_STEPS = 10
 TEXT_LIMIT = 160
 
+STEP_OPTION_RULES = """\
+- A step may also have foreach: a JMESPath to a list in an EARLIER step's output (e.g.
+  "steps.files.output"); the step then runs once per element, and its params use ${item}
+  (and ${index}).
+- A step may also have on_failure: "replan" (default), "retry" (flaky services), "skip"
+  (the step is optional), "fail" (stop the run), "recover" (fix the params, try again).
+"""
+
 PLANNER_RULES = """\
 You are the planner of a workflow engine. Turn the user's goal into a plan: a JSON object
 {"steps": [...]}. Each step has: id (unique, snake_case), title, action, params,
 depends_on (ids of steps that must finish first), when (null, or a JMESPath condition
-over {"steps": ...}), expected_output; optionally foreach and on_failure (see rules).
+over {"steps": ...}), expected_output.
 
 To use an earlier step's output, write a reference in a string param:
 "${steps.<id>.output}" is the whole output; "${steps.<id>.output.body.items[0].name}"
@@ -46,12 +54,8 @@ Rules:
 - Compute totals with transform: group_by + aggregate, expression null. Never compute
   numbers with llm.
 - If the goal asks to write or save something, the last step is a file_write.
-- To run one action for every element of a list, give the step foreach: a JMESPath to
-  the list (e.g. "steps.files.output"); its params use ${item} (and ${index}).
-- on_failure: "replan" (default), "retry" (for flaky services), "skip" (the step is
-  optional), "fail" (stop the run), "recover" (fix the params and try again).
 - Use as few steps as the goal needs (at most 10).
-
+{step_options}
 Actions:
 """
 
@@ -105,6 +109,11 @@ def _param_line(name: str, schema: dict[str, Any], required: bool) -> str:
     return "; ".join(parts)
 
 
+def planner_rules(step_options: bool) -> str:
+    """The planner's rules, with the foreach/on_failure rules when they are offered."""
+    return PLANNER_RULES.replace("{step_options}", STEP_OPTION_RULES if step_options else "")
+
+
 @cache
 def catalog_text() -> str:
     """The action catalog as the planner reads it: description, params, example."""
@@ -123,10 +132,17 @@ def catalog_text() -> str:
 
 
 @cache
-def plan_schema() -> dict[str, Any]:
-    """JSON schema of a plan whose steps are a union of per-action variants."""
+def plan_schema(step_options: bool = False) -> dict[str, Any]:
+    """JSON schema of a plan whose steps are a union of per-action variants;
+    ``step_options`` adds the optional foreach and on_failure fields."""
     variants = []
-    on_failure: Any = OnFailure
+    options: dict[str, Any] = {}
+    if step_options:
+        on_failure: Any = OnFailure
+        options = {
+            "foreach": (str | None, Field(default=None, max_length=TEXT_LIMIT)),
+            "on_failure": (on_failure, Field(default="replan")),
+        }
     for spec in CATALOG.values():
         variant: type[BaseModel] = create_model(
             f"{spec.name.title().replace('_', '')}Step",
@@ -136,8 +152,7 @@ def plan_schema() -> dict[str, Any]:
             params=(spec.params_model, ...),
             depends_on=(list[str], ...),
             when=(str | None, ...),
-            foreach=(str | None, Field(default=None, max_length=TEXT_LIMIT)),
-            on_failure=(on_failure, Field(default="replan")),
+            **options,
             expected_output=(str, Field(max_length=TEXT_LIMIT)),
         )
         variants.append(variant)
@@ -167,7 +182,7 @@ def _steps_block(steps: list[StepDigest]) -> str:
     return "\n".join(lines)
 
 
-def plan_messages(request: PlanRequest) -> list[dict[str, str]]:
+def plan_messages(request: PlanRequest, step_options: bool = False) -> list[dict[str, str]]:
     """Chat messages for a plan, a re-plan, or a repair of a rejected plan."""
     user = [f"Goal: {request.goal}"]
     if request.finished_steps:
@@ -190,7 +205,7 @@ def plan_messages(request: PlanRequest) -> list[dict[str, str]]:
             + "\n".join(f"- {error}" for error in request.errors)
         )
     return [
-        {"role": "system", "content": PLANNER_RULES + catalog_text()},
+        {"role": "system", "content": planner_rules(step_options) + catalog_text()},
         {"role": "user", "content": "\n\n".join(user)},
     ]
 

@@ -47,6 +47,13 @@ class LlmProvider:
             return self._settings.llm_seed
         return None if self._settings.provider_configured else OFFLINE_SEED
 
+    @property
+    def step_options(self) -> bool:
+        """Whether the planner is offered foreach and on_failure (see Settings)."""
+        if self._settings.planner_step_options is not None:
+            return self._settings.planner_step_options
+        return self._settings.provider_configured
+
     def describe(self) -> str:
         """Where LLM calls go, for start-up logs (never the key)."""
         if self._settings.provider_configured:

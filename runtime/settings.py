@@ -27,15 +27,21 @@ class Settings:
     state_dir: Path = Path(".agent-state")
     llm_seed: int | None = None
     database_url: str | None = field(default=None, repr=False)  # may hold a password
+    # Offer foreach/on_failure to the planner; None: yes for a configured provider, no for
+    # the embedded 1.5B model (measured: offered them, it looped a step over itself).
+    planner_step_options: bool | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """OPENAI_API_KEY, OPENAI_BASE_URL, LLM_MODEL, LLM_SEED, AGENT_TASK_QUEUE,
-        AGENT_STATE_DIR, DATABASE_URL."""
+        AGENT_STATE_DIR, DATABASE_URL, PLANNER_STEP_OPTIONS."""
         env = os.environ if env is None else env
         seed = env.get("LLM_SEED") or None
         if seed is not None and not seed.lstrip("-").isdigit():
             raise ValueError(f"LLM_SEED must be an integer, got {seed!r}")
+        options = (env.get("PLANNER_STEP_OPTIONS") or "").strip().lower() or None
+        if options not in (None, "1", "0", "true", "false"):
+            raise ValueError(f"PLANNER_STEP_OPTIONS must be 1 or 0, got {options!r}")
         return cls(
             openai_api_key=env.get("OPENAI_API_KEY") or None,
             openai_base_url=env.get("OPENAI_BASE_URL") or None,
@@ -44,6 +50,7 @@ class Settings:
             state_dir=Path(env.get("AGENT_STATE_DIR") or ".agent-state"),
             llm_seed=int(seed) if seed is not None else None,
             database_url=env.get("DATABASE_URL") or None,
+            planner_step_options=None if options is None else options in ("1", "true"),
         )
 
     @property

@@ -136,6 +136,14 @@ def validate_plan(plan: Plan, finished: Mapping[str, Step] | None = None) -> lis
                     f"step '{step.id}' {name}: {problem}" for problem in check_expression(condition)
                 ]
         dependencies = step_dependencies(step)
+        if any(
+            step.id in referenced_steps(e)
+            for e in [*expressions, step.when or "", step.foreach or ""]
+        ):
+            errors.append(
+                f"step '{step.id}' reads its own output (steps.{step.id}), which does not exist "
+                "before it runs; reference an earlier step's output instead"
+            )
         errors += _check_compensation(step, dependencies)
         for missing in sorted(dependencies - known):
             errors.append(

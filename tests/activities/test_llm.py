@@ -68,9 +68,22 @@ async def test_plan_uses_the_catalog_schema_and_records_usage(scripted_llm: Scri
     assert draft.plan is not None and draft.plan.steps[0].action == "file_list"
     assert draft.usage.calls == 1 and draft.usage.prompt_tokens == 100
     request = scripted_llm.requests[0]
-    assert request["response_format"]["json_schema"]["schema"] == plan_schema()
+    assert request["response_format"]["json_schema"]["schema"] == plan_schema(step_options=True)
     assert "file_list" in request["messages"][0]["content"]
+    assert "may also have foreach" in request["messages"][0]["content"]
     assert request["messages"][1]["content"] == "Goal: list files"
+
+
+def test_step_options_are_offered_to_configured_models_only() -> None:
+    offline, hosted = Settings(), Settings(openai_base_url="http://127.0.0.1:1/v1")
+    assert not LlmProvider(offline).step_options and LlmProvider(hosted).step_options
+    forced = Settings.from_env({"PLANNER_STEP_OPTIONS": "1"})
+    assert LlmProvider(forced).step_options
+    with pytest.raises(ValueError, match="PLANNER_STEP_OPTIONS must be 1 or 0"):
+        Settings.from_env({"PLANNER_STEP_OPTIONS": "maybe"})
+    basic = json.dumps(plan_schema(step_options=False))
+    assert "foreach" not in basic and "on_failure" not in basic
+    assert "foreach" in json.dumps(plan_schema(step_options=True))
 
 
 async def test_a_seed_is_sent_only_when_set_and_moves_with_the_attempt(

@@ -146,3 +146,14 @@ def test_sub_goals_stop_at_the_depth_limit() -> None:
         f"step 'child': this run is a sub-goal {MAX_SUB_GOAL_DEPTH} levels deep, the limit; "
         "do the work with the other actions instead of sub_goal"
     ]
+
+
+def test_a_step_cannot_read_its_own_output() -> None:
+    # The 1.5B planner wrote exactly this (seed 2): a foreach over the step's own output.
+    looped = step("total", "transform", input="${steps.read.output}", group_by="region")
+    looped.foreach = "steps.total.output"
+    errors = validate_plan(Plan(steps=[step("read"), looped]))
+    assert errors == [
+        "step 'total' reads its own output (steps.total), which does not exist before it "
+        "runs; reference an earlier step's output instead"
+    ]
