@@ -40,7 +40,7 @@ from runtime.decisions import DecisionRefused, decide, pending_text, prompter, s
 from runtime.offline_model import OfflineModelUnavailable
 from runtime.policy_file import PolicyFileProblem, load_policy
 from runtime.progress import compensation_line, follow
-from runtime.settings import Settings
+from runtime.settings import Settings, SettingsProblem
 from runtime.workers import agent_worker
 from workflows.agent import AgentWorkflow
 from workflows.plan_checks import format_validation_error, validate_plan
@@ -336,6 +336,7 @@ async def start_and_follow(
     args: argparse.Namespace, settings: Settings, api: ExampleApi | None
 ) -> int:
     run_input = build_input(args, api.url if api else None)
+    run_input.llm_task_queue = settings.llm_queue
     client = await open_client(args, settings)
     workflow_id = args.workflow_id or (
         f"agent-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
@@ -431,6 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         UsageProblem,
         DecisionRefused,
         OfflineModelUnavailable,
+        SettingsProblem,
         devserver.DevServerError,
     ) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -16,7 +16,7 @@ import sys
 from runtime.connection import connect, connect_config
 from runtime.llm_provider import LlmProvider
 from runtime.offline_model import OfflineModelUnavailable
-from runtime.settings import Settings
+from runtime.settings import Settings, SettingsProblem
 from runtime.workers import agent_worker
 
 
@@ -45,7 +45,7 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
         asyncio.run(serve(args.profile))
-    except (OfflineModelUnavailable, RuntimeError) as exc:
+    except (OfflineModelUnavailable, SettingsProblem, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -246,6 +246,7 @@ class ActionSpec:
     runs_in_workflow: bool = False  # executed by workflow code (a timer, signal, child)
     # Long calls heartbeat so a cancel reaches them and a dead worker shows quickly.
     heartbeat: timedelta | None = None
+    uses_llm: bool = False  # runs on the run's LLM task queue when it has one
 
 
 CATALOG: dict[str, ActionSpec] = {
@@ -352,6 +353,7 @@ CATALOG: dict[str, ActionSpec] = {
             LLM_RETRY,
             '{"prompt": "Summarise these totals in one sentence: ${steps.totals.output}"}',
             heartbeat=HEARTBEAT_TIMEOUT,
+            uses_llm=True,
         ),
         ActionSpec(
             "wait",

@@ -57,6 +57,12 @@ class RunInput(BaseModel):
         description="If the run fails or is cancelled, undo finished steps, newest first",
     )
     depth: int = Field(default=0, ge=0, le=MAX_SUB_GOAL_DEPTH, description="0 for a top-level run")
+    llm_task_queue: str | None = Field(
+        default=None,
+        description="Task queue for LLM calls (plan, review, recover, agent turns, llm "
+        "steps), whose worker limits them separately so a slow model cannot take the "
+        "slots HTTP/SQL/file work needs; None: the run's own task queue",
+    )
 
 
 class RunEvent(BaseModel):

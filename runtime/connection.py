@@ -10,9 +10,9 @@ from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfigProfile
 
+from runtime.codec import codec_from_env, data_converter
 from runtime.devserver import DEFAULT_HOST, DEFAULT_PORT
 
 LIVE_POLLER_WINDOW = timedelta(seconds=90)
@@ -35,10 +35,11 @@ def default_address() -> str:
 
 
 async def connect(config: dict[str, Any], address: str | None = None) -> Client:
-    """A client with the pydantic converter (every client must use the same one)."""
+    """A client with the pydantic converter (every client must use the same one), which
+    encrypts payloads when AGENT_PAYLOAD_KEY is set."""
     options = dict(config)
     options["target_host"] = address or explicit_address(config) or default_address()
-    return await Client.connect(**options, data_converter=pydantic_data_converter)
+    return await Client.connect(**options, data_converter=data_converter(codec_from_env()))
 
 
 async def pollers(client: Client, task_queue: str) -> list[datetime]:

@@ -16,6 +16,10 @@ from contracts import TASK_QUEUE
 DEFAULT_MODEL = "gpt-4o-mini"
 
 
+class SettingsProblem(ValueError):
+    """An environment variable has a value this project cannot use; the message says which."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """LLM provider, task queue and state directory; the API key never prints."""
@@ -30,18 +34,30 @@ class Settings:
     # Offer foreach/on_failure to the planner; None: yes for a configured provider, no for
     # the embedded 1.5B model (measured: offered them, it looped a step over itself).
     planner_step_options: bool | None = None
+    # Worker concurrency. LLM calls run on their own task queue (<task_queue>-llm) with
+    # their own limit, so a slow model cannot take the slots HTTP/SQL/file work needs.
+    llm_task_queue: str | None = None  # None: "<task_queue>-llm"
+    max_activities: int = 100  # concurrent non-LLM activities (the SDK's default)
+    max_workflow_tasks: int = 100
+    max_llm_calls: int = 4
+
+    @property
+    def llm_queue(self) -> str:
+        """The task queue of LLM calls."""
+        return self.llm_task_queue or f"{self.task_queue}-llm"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """OPENAI_API_KEY, OPENAI_BASE_URL, LLM_MODEL, LLM_SEED, AGENT_TASK_QUEUE,
-        AGENT_STATE_DIR, DATABASE_URL, PLANNER_STEP_OPTIONS."""
+        AGENT_STATE_DIR, DATABASE_URL, PLANNER_STEP_OPTIONS, AGENT_LLM_TASK_QUEUE,
+        AGENT_MAX_ACTIVITIES, AGENT_MAX_WORKFLOW_TASKS, AGENT_MAX_LLM_CALLS."""
         env = os.environ if env is None else env
         seed = env.get("LLM_SEED") or None
         if seed is not None and not seed.lstrip("-").isdigit():
-            raise ValueError(f"LLM_SEED must be an integer, got {seed!r}")
+            raise SettingsProblem(f"LLM_SEED must be an integer, got {seed!r}")
         options = (env.get("PLANNER_STEP_OPTIONS") or "").strip().lower() or None
         if options not in (None, "1", "0", "true", "false"):
-            raise ValueError(f"PLANNER_STEP_OPTIONS must be 1 or 0, got {options!r}")
+            raise SettingsProblem(f"PLANNER_STEP_OPTIONS must be 1 or 0, got {options!r}")
         return cls(
             openai_api_key=env.get("OPENAI_API_KEY") or None,
             openai_base_url=env.get("OPENAI_BASE_URL") or None,
@@ -51,9 +67,22 @@ class Settings:
             llm_seed=int(seed) if seed is not None else None,
             database_url=env.get("DATABASE_URL") or None,
             planner_step_options=None if options is None else options in ("1", "true"),
+            llm_task_queue=env.get("AGENT_LLM_TASK_QUEUE") or None,
+            max_activities=_positive(env, "AGENT_MAX_ACTIVITIES", 100),
+            max_workflow_tasks=_positive(env, "AGENT_MAX_WORKFLOW_TASKS", 100),
+            max_llm_calls=_positive(env, "AGENT_MAX_LLM_CALLS", 4),
         )
 
     @property
     def provider_configured(self) -> bool:
         """True when a hosted or self-run provider is set; else the offline model is used."""
         return bool(self.openai_api_key or self.openai_base_url)
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name) or None
+    if value is None:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise SettingsProblem(f"{name} must be a whole number of at least 1, got {value!r}")
+    return int(value)

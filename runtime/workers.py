@@ -50,12 +50,16 @@ def action_activities(http: HttpActions, sql: SqlActions) -> list[Callable[..., 
     ]
 
 
+def llm_activities(llm: LlmActivities) -> list[Callable[..., Any]]:
+    """The activities that call the LLM (what an LLM task queue serves)."""
+    return [llm.plan, llm.review, llm.recover, llm.agent_turn, llm.llm]
+
+
 def agent_activities(
     llm: LlmActivities, http: HttpActions, sql: SqlActions
 ) -> Sequence[Callable[..., Any]]:
     """Every activity the catalog and the workflow call, under its stable name."""
-    llm_calls: list[Callable[..., Any]] = [llm.plan, llm.review, llm.recover, llm.agent_turn]
-    return [*llm_calls, llm.llm, *action_activities(http, sql)]
+    return [*llm_activities(llm), *action_activities(http, sql)]
 
 
 def build_worker(
@@ -83,7 +87,12 @@ def build_worker(
 async def agent_worker(
     client: Client, settings: Settings, **worker_options: Any
 ) -> AsyncIterator[Worker]:
-    """Run an agent worker (and its LLM/HTTP clients) for the duration of the block."""
+    """Run an agent worker (and its LLM/HTTP clients) for the duration of the block.
+
+    Two workers share the clients: the main one (workflows and every activity) on
+    ``settings.task_queue``, and one for LLM calls on ``settings.llm_queue`` with its own
+    concurrency limit; runs started with that ``llm_task_queue`` send LLM calls there.
+    """
     provider = LlmProvider(settings)
     provider.check()
     sql = SqlActions(settings.database_url)
@@ -91,16 +100,27 @@ async def agent_worker(
     try:
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as http_client:
             with ThreadPoolExecutor(ACTIVITY_THREADS, thread_name_prefix="activity") as pool:
+                llm = LlmActivities(provider)
+                limits = {
+                    "max_concurrent_activities": settings.max_activities,
+                    "max_concurrent_workflow_tasks": settings.max_workflow_tasks,
+                }
                 worker = build_worker(
                     client,
                     task_queue=settings.task_queue,
-                    llm=LlmActivities(provider),
+                    llm=llm,
                     http=HttpActions(http_client),
                     sql=sql,
                     activity_executor=pool,
-                    **worker_options,
+                    **(limits | worker_options),
                 )
-                async with worker:
+                llm_worker = Worker(
+                    client,
+                    task_queue=settings.llm_queue,
+                    activities=llm_activities(llm),
+                    max_concurrent_activities=settings.max_llm_calls,
+                )
+                async with worker, llm_worker:
                     yield worker
     finally:
         await provider.aclose()

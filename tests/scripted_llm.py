@@ -27,11 +27,19 @@ class ToolCalls:
     calls: list[tuple[str, dict[str, Any]]]  # (tool name, arguments)
 
 
+@dataclass
+class Hold:
+    """Answer ``content`` only once ``release`` is set (a model that takes its time)."""
+
+    release: threading.Event
+    content: str
+
+
 class ScriptedLlm:
     """Start with ``start()``; ``base_url`` goes to OPENAI_BASE_URL."""
 
     def __init__(self) -> None:
-        self.queues: dict[str, deque[str | Fault | ToolCalls]] = defaultdict(deque)
+        self.queues: dict[str, deque[str | Fault | ToolCalls | Hold]] = defaultdict(deque)
         self.requests: list[dict[str, Any]] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -40,7 +48,7 @@ class ScriptedLlm:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
-    def queue(self, kind: str, *items: str | Fault | ToolCalls | dict[str, Any]) -> None:
+    def queue(self, kind: str, *items: str | Fault | ToolCalls | Hold | dict[str, Any]) -> None:
         for item in items:
             self.queues[kind].append(json.dumps(item) if isinstance(item, dict) else item)
 
@@ -69,6 +77,9 @@ class ScriptedLlm:
                 item = queue.popleft() if queue else Fault(500, "script exhausted")
                 if isinstance(item, Fault):
                     return self._send(item.status, item.body, item.headers)
+                if isinstance(item, Hold):
+                    item.release.wait(timeout=60)
+                    item = item.content
                 message: dict[str, Any] = {"role": "assistant", "content": item}
                 if isinstance(item, ToolCalls):
                     message["content"] = None

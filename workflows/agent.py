@@ -434,6 +434,7 @@ class AgentWorkflow:
                 start_to_close_timeout=LLM_TIMEOUT,
                 heartbeat_timeout=HEARTBEAT_TIMEOUT,
                 retry_policy=LLM_RETRY,
+                task_queue=self._input.llm_task_queue,
                 summary="plan" if not errors else f"repair plan ({len(errors)} errors)",
             )
             self._count(draft.usage)
@@ -672,6 +673,7 @@ class AgentWorkflow:
                     start_to_close_timeout=spec.start_to_close,
                     heartbeat_timeout=spec.heartbeat,
                     retry_policy=spec.retry_policy,
+                    task_queue=self._input.llm_task_queue if spec.uses_llm else None,
                     # a cancelled run ends once its calls have really stopped
                     cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
                     summary=f"{label}: {step.title}"[:200],
@@ -745,6 +747,7 @@ class AgentWorkflow:
             budget=remaining(self._budget, self._spent()),
             compensate=self._input.compensate,
             depth=self._input.depth + 1,
+            llm_task_queue=self._input.llm_task_queue,
         )
         try:
             result: RunResult = await workflow.execute_child_workflow(
@@ -795,6 +798,7 @@ class AgentWorkflow:
                 start_to_close_timeout=LLM_TIMEOUT,
                 heartbeat_timeout=HEARTBEAT_TIMEOUT,
                 retry_policy=LLM_RETRY,
+                task_queue=self._input.llm_task_queue,
                 summary=f"{step.id}: agent turn {turn}",
             )
             self._add_step_usage(state, self._count(reply.usage))
@@ -895,6 +899,7 @@ class AgentWorkflow:
             start_to_close_timeout=LLM_TIMEOUT,
             heartbeat_timeout=HEARTBEAT_TIMEOUT,
             retry_policy=LLM_RETRY,
+            task_queue=self._input.llm_task_queue,
             summary=f"recover {step.id}",
         )
         self._count(outcome.usage)
@@ -1007,6 +1012,7 @@ class AgentWorkflow:
             start_to_close_timeout=LLM_TIMEOUT,
             heartbeat_timeout=HEARTBEAT_TIMEOUT,
             retry_policy=LLM_RETRY,
+            task_queue=self._input.llm_task_queue,
             summary="review results",
         )
         self._count(outcome.usage)
