@@ -37,6 +37,7 @@ from examples.catalog import (
 from runtime import devserver
 from runtime.connection import connect, connect_config, default_address, explicit_address, pollers
 from runtime.decisions import DecisionRefused, decide, pending_text, prompter, status_text
+from runtime.manifest import run_manifest
 from runtime.offline_model import OfflineModelUnavailable
 from runtime.policy_file import PolicyFileProblem, load_policy
 from runtime.progress import compensation_line, follow
@@ -347,6 +348,7 @@ async def start_and_follow(
         id=workflow_id,
         task_queue=settings.task_queue,
         static_summary=run_input.goal[:200],  # the run's title in the Web UI
+        memo={"manifest": run_manifest(settings, run_input)},
     )
     print(f"Started run {workflow_id}")
     if api is not None:

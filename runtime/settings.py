@@ -50,7 +50,9 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """OPENAI_API_KEY, OPENAI_BASE_URL, LLM_MODEL, LLM_SEED, AGENT_TASK_QUEUE,
         AGENT_STATE_DIR, DATABASE_URL, PLANNER_STEP_OPTIONS, AGENT_LLM_TASK_QUEUE,
-        AGENT_MAX_ACTIVITIES, AGENT_MAX_WORKFLOW_TASKS, AGENT_MAX_LLM_CALLS."""
+        AGENT_MAX_ACTIVITIES, AGENT_MAX_WORKFLOW_TASKS, AGENT_MAX_LLM_CALLS. Secrets
+        (OPENAI_API_KEY, DATABASE_URL) may instead come from a file named by <NAME>_FILE,
+        e.g. a Docker or Kubernetes secret."""
         env = os.environ if env is None else env
         seed = env.get("LLM_SEED") or None
         if seed is not None and not seed.lstrip("-").isdigit():
@@ -59,13 +61,13 @@ class Settings:
         if options not in (None, "1", "0", "true", "false"):
             raise SettingsProblem(f"PLANNER_STEP_OPTIONS must be 1 or 0, got {options!r}")
         return cls(
-            openai_api_key=env.get("OPENAI_API_KEY") or None,
+            openai_api_key=_secret(env, "OPENAI_API_KEY"),
             openai_base_url=env.get("OPENAI_BASE_URL") or None,
             model=env.get("LLM_MODEL") or DEFAULT_MODEL,
             task_queue=env.get("AGENT_TASK_QUEUE") or TASK_QUEUE,
             state_dir=Path(env.get("AGENT_STATE_DIR") or ".agent-state"),
             llm_seed=int(seed) if seed is not None else None,
-            database_url=env.get("DATABASE_URL") or None,
+            database_url=_secret(env, "DATABASE_URL"),
             planner_step_options=None if options is None else options in ("1", "true"),
             llm_task_queue=env.get("AGENT_LLM_TASK_QUEUE") or None,
             max_activities=_positive(env, "AGENT_MAX_ACTIVITIES", 100),
@@ -86,3 +88,16 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
     if not value.isdigit() or int(value) < 1:
         raise SettingsProblem(f"{name} must be a whole number of at least 1, got {value!r}")
     return int(value)
+
+
+def _secret(env: Mapping[str, str], name: str) -> str | None:
+    """``name`` from the environment, or the content of the file ``<name>_FILE`` names."""
+    if value := env.get(name):
+        return value
+    path = env.get(f"{name}_FILE")
+    if not path:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8").strip() or None
+    except OSError as exc:
+        raise SettingsProblem(f"{name}_FILE={path}: cannot read it ({exc.strerror})") from exc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -14,6 +15,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 import starter
+from runtime.manifest import PROMPTS, catalog_version
 from tests.scripted_llm import ScriptedLlm
 from tests.workflows.runs import DEMO_PLAN
 
@@ -101,6 +103,14 @@ async def test_goal_runs_end_to_end_as_a_subprocess(
     assert "3 steps, 1 plan version(s), 3 LLM calls, 360 tokens" in done.stdout
     assert totals(workspace / "out/revenue.json") == EXPECTED
     assert scripted_llm.kinds() == ["plan", "plan", "review"]
+
+    started = re.search(r"Started run (\S+)", done.stdout)
+    assert started, done.stdout
+    handle = temporal_env.client.get_workflow_handle(started[1])
+    manifest = (await (await handle.describe()).memo())["manifest"]
+    assert manifest["catalog_version"] == catalog_version() and manifest["model"] == "gpt-4o-mini"
+    assert sorted(manifest["prompts"]) == sorted(PROMPTS)
+    assert "sk-test-secret" not in (await handle.fetch_history()).to_json()  # key stays put
 
 
 @pytest.mark.slow

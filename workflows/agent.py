@@ -749,6 +749,7 @@ class AgentWorkflow:
             depth=self._input.depth + 1,
             llm_task_queue=self._input.llm_task_queue,
         )
+        manifest = workflow.memo_value("manifest", None)  # sub-goal runs inherit it
         try:
             result: RunResult = await workflow.execute_child_workflow(
                 WORKFLOW_NAME,
@@ -756,6 +757,7 @@ class AgentWorkflow:
                 id=child_id,
                 result_type=RunResult,
                 static_summary=params.goal[:200],
+                memo={"manifest": manifest} if manifest is not None else None,
             )
         except ChildWorkflowError as exc:
             cause = exc.cause

@@ -1,8 +1,10 @@
+from pathlib import Path
+
 import pytest
 
 from runtime.llm_provider import LlmProvider
 from runtime.offline_model import OFFLINE_SEED
-from runtime.settings import Settings
+from runtime.settings import Settings, SettingsProblem
 
 
 def test_the_seed_defaults_to_fixed_offline_and_unset_for_a_provider() -> None:
@@ -19,3 +21,13 @@ def test_a_seed_that_is_not_a_number_is_refused_with_its_value() -> None:
 
 def test_the_key_never_appears_in_the_settings_repr() -> None:
     assert "sk-secret" not in repr(Settings.from_env({"OPENAI_API_KEY": "sk-secret"}))
+
+
+def test_secrets_may_come_from_files(tmp_path: Path) -> None:
+    key_file = tmp_path / "openai_key"
+    key_file.write_text("sk-from-file\n")
+    settings = Settings.from_env({"OPENAI_API_KEY_FILE": str(key_file)})
+    assert settings.openai_api_key == "sk-from-file" and settings.provider_configured
+    assert "sk-from-file" not in repr(settings)
+    with pytest.raises(SettingsProblem, match="DATABASE_URL_FILE=/no/such: cannot read it"):
+        Settings.from_env({"DATABASE_URL_FILE": "/no/such"})
