@@ -41,6 +41,8 @@ from runtime.manifest import run_manifest
 from runtime.offline_model import OfflineModelUnavailable
 from runtime.policy_file import PolicyFileProblem, load_policy
 from runtime.progress import compensation_line, follow
+from runtime.replay import replay_run
+from runtime.report import fetch_report, report_text
 from runtime.settings import Settings, SettingsProblem
 from runtime.workers import agent_worker
 from workflows.agent import AgentWorkflow
@@ -67,6 +69,17 @@ def _add_decision_commands(parser: argparse.ArgumentParser) -> None:
     for name, what in (("pause", "start no new step or LLM call"), ("resume", "continue")):
         control = commands.add_parser(name, help=f"{what} (running steps finish)")
         control.add_argument("run", help="workflow id of the run")
+    show_report = commands.add_parser(
+        "report", help="per-step time, tokens and cost; critical path; missed parallelism"
+    )
+    show_report.add_argument("run", help="workflow id of the run")
+    show_report.add_argument("--json", action="store_true", help="machine-readable")
+    watch = commands.add_parser("watch", help="follow a run (started anywhere) until it ends")
+    watch.add_argument("run", help="workflow id of the run")
+    replay = commands.add_parser(
+        "replay", help="replay a run's history against this code: is it still compatible?"
+    )
+    replay.add_argument("run", help="workflow id of the run")
     event = commands.add_parser("event", help="send a named event to wait_for_event steps")
     event.add_argument("run", help="workflow id of the run")
     event.add_argument("name", help="the event name a wait_for_event step waits for")
@@ -77,7 +90,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
         epilog="Commands: approve RUN STEP | reject RUN STEP | status RUN | pending | "
-        "pause RUN | resume RUN | event RUN NAME [--payload JSON]",
+        "pause RUN | resume RUN | event RUN NAME [--payload JSON] | replay RUN | "
+        "report RUN [--json] | watch RUN",
     )
     parser.add_argument("--goal", help="what to achieve, in plain language")
     parser.add_argument("--plan", type=Path, help="run this plan (JSON file), skip planning")
@@ -385,6 +399,29 @@ async def run_command(args: argparse.Namespace) -> int:
         print(await status_text(client, args.run))
     elif args.command == "pending":
         print(await pending_text(client))
+    elif args.command == "report":
+        try:
+            found = await fetch_report(client, args.run)
+        except RPCError as exc:
+            raise UsageProblem(f"run {args.run}: {exc.message}") from exc
+        print(found.model_dump_json(indent=2) if args.json else report_text(found))
+    elif args.command == "watch":
+        followed: WorkflowHandle[Any, RunResult] = client.get_workflow_handle(
+            args.run, result_type=RunResult
+        )
+        try:
+            report(await follow(followed, sys.stdout))
+        except WorkflowFailureError as exc:
+            return failed(exc)
+        except RPCError as exc:
+            raise UsageProblem(f"run {args.run}: {exc.message}") from exc
+    elif args.command == "replay":
+        try:
+            verdict = await replay_run(client, args.run)
+        except RPCError as exc:
+            raise UsageProblem(f"run {args.run}: {exc.message}") from exc
+        print(verdict.text())
+        return 0 if verdict.compatible else 1
     elif args.command in ("pause", "resume", "event"):
         handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(args.run)
         message = [event_input(args.name, args.payload)] if args.command == "event" else []
