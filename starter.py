@@ -15,13 +15,13 @@ import logging
 import os
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.client import Client, Interceptor, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
@@ -44,6 +44,7 @@ from runtime.progress import compensation_line, follow
 from runtime.replay import replay_run
 from runtime.report import fetch_report, report_text
 from runtime.settings import Settings, SettingsProblem
+from runtime.telemetry import configure_tracing, tracing_interceptors
 from runtime.workers import agent_worker
 from workflows.agent import AgentWorkflow
 from workflows.plan_checks import format_validation_error, validate_plan
@@ -270,7 +271,9 @@ def forward_job_callbacks(api: ExampleApi, handle: WorkflowHandle[Any, Any]) -> 
     api.on_job_done = job_done
 
 
-async def open_client(args: argparse.Namespace, settings: Settings) -> Client:
+async def open_client(
+    args: argparse.Namespace, settings: Settings, interceptors: Sequence[Interceptor] = ()
+) -> Client:
     """Connect as configured; with nothing configured, start the dev server if needed."""
     config = connect_config(args.profile)
     if explicit_address(config) is None:
@@ -282,8 +285,8 @@ async def open_client(args: argparse.Namespace, settings: Settings) -> Client:
                 f"{settings.state_dir}); stop it with: python starter.py --stop-server"
             )
         print(f"Temporal Web UI: http://{host}:{port + devserver.UI_PORT_OFFSET}")
-        return await connect(config, default_address())
-    return await connect(config)
+        return await connect(config, default_address(), interceptors)
+    return await connect(config, interceptors=interceptors)
 
 
 async def needs_local_worker(
@@ -343,16 +346,24 @@ async def run(args: argparse.Namespace) -> int:
         return 0
     if args.command:
         return await run_command(args)
-    with example_api(args) as api:
-        return await start_and_follow(args, settings, api)
+    tracing = configure_tracing()
+    try:
+        with example_api(args) as api:
+            return await start_and_follow(args, settings, api, tracing_interceptors(tracing))
+    finally:
+        if tracing is not None:
+            tracing.shutdown()  # sends the last spans
 
 
 async def start_and_follow(
-    args: argparse.Namespace, settings: Settings, api: ExampleApi | None
+    args: argparse.Namespace,
+    settings: Settings,
+    api: ExampleApi | None,
+    interceptors: Sequence[Interceptor] = (),
 ) -> int:
     run_input = build_input(args, api.url if api else None)
     run_input.llm_task_queue = settings.llm_queue
-    client = await open_client(args, settings)
+    client = await open_client(args, settings, interceptors)
     workflow_id = args.workflow_id or (
         f"agent-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
     )

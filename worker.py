@@ -1,4 +1,4 @@
-"""Run a standalone agent worker: ``python worker.py [--profile NAME]``.
+"""Run a standalone agent worker: ``python worker.py [--profile NAME] [--log-format json]``.
 
 Connects with ``temporalio.envconfig`` (TEMPORAL_ADDRESS etc.; localhost:7233 by
 default), and polls AGENT_TASK_QUEUE until Ctrl-C or SIGTERM.
@@ -13,16 +13,33 @@ import os
 import signal
 import sys
 
-from runtime.connection import connect, connect_config
+from temporalio.client import Client
+
+from runtime.connection import connect, connect_config, metrics_runtime
 from runtime.llm_provider import LlmProvider
+from runtime.logs import configure_logging
 from runtime.offline_model import OfflineModelUnavailable
 from runtime.settings import Settings, SettingsProblem
+from runtime.telemetry import configure_tracing, tracing_interceptors
 from runtime.workers import agent_worker
 
 
 async def serve(profile: str | None) -> None:
     settings = Settings.from_env()
-    client = await connect(connect_config(profile))
+    tracing = configure_tracing()
+    try:
+        client = await connect(
+            connect_config(profile),
+            interceptors=tracing_interceptors(tracing),
+            runtime=metrics_runtime(os.environ.get("AGENT_METRICS_ADDRESS")),
+        )
+        await _serve(settings, client)
+    finally:
+        if tracing is not None:
+            tracing.shutdown()  # sends the last spans
+
+
+async def _serve(settings: Settings, client: Client) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -41,8 +58,14 @@ async def serve(profile: str | None) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description="Run a standalone agent worker.")
     parser.add_argument("--profile", help="Temporal envconfig profile")
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=os.environ.get("AGENT_LOG_FORMAT") or "text",
+        help="text (default) or one JSON object per line (AGENT_LOG_FORMAT)",
+    )
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    configure_logging(args.log_format)
     try:
         asyncio.run(serve(args.profile))
     except (OfflineModelUnavailable, SettingsProblem, RuntimeError) as exc:

@@ -33,6 +33,17 @@ class HttpActions:
     async def http_request(self, context: ActionContext, params: HttpRequestParams) -> ActionResult:
         """Send the request; 408/429/5xx retry, other 4xx fail the step with the body."""
         await check_destination(params.url, context.policy)  # before httpx normalises it
+        where = urlsplit(params.url)  # logged without user info or query: they may hold tokens
+        port = f":{where.port}" if where.port else ""
+        activity.logger.info(
+            "%s %s://%s%s%s",
+            params.method,
+            where.scheme,
+            where.hostname,
+            port,
+            where.path,
+            extra={"step_id": context.step_id},
+        )
         request = self._client.build_request(
             params.method,
             params.url,

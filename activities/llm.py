@@ -13,6 +13,8 @@ from typing import Any
 
 import openai
 from openai.types.chat import ChatCompletionMessage
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Tracer
 from pydantic import JsonValue, ValidationError
 from temporalio import activity
 
@@ -67,8 +69,10 @@ def _errors_of(error: ValidationError) -> list[str]:
 class LlmActivities:
     """Holds the LLM provider; bound methods are the registered activities."""
 
-    def __init__(self, provider: LlmProvider) -> None:
+    def __init__(self, provider: LlmProvider, tracer: Tracer | None = None) -> None:
         self._provider = provider
+        # One span per LLM call (GenAI conventions); a no-op unless tracing is configured.
+        self._tracer = tracer or trace.get_tracer("durable_agents.llm")
 
     async def _chat(
         self,
@@ -92,19 +96,37 @@ class LlmActivities:
         try:
             async with heartbeating():  # also while the offline model loads (~10 s)
                 client, model = await self._provider.client()
-                completion = await client.chat.completions.create(
-                    model=model,
-                    messages=messages,  # type: ignore[arg-type]
-                    max_tokens=max_tokens,
-                    temperature=TEMPERATURE,
-                    **extra,
-                )
+                with self._tracer.start_as_current_span(
+                    f"chat {model}",
+                    kind=SpanKind.CLIENT,
+                    attributes={
+                        "gen_ai.operation.name": "chat",
+                        "gen_ai.system": "openai",
+                        "gen_ai.request.model": model,
+                        "gen_ai.request.max_tokens": max_tokens,
+                        "gen_ai.request.temperature": TEMPERATURE,
+                    },
+                ) as span:
+                    completion = await client.chat.completions.create(
+                        model=model,
+                        messages=messages,  # type: ignore[arg-type]
+                        max_tokens=max_tokens,
+                        temperature=TEMPERATURE,
+                        **extra,
+                    )
+                    usage = Usage(calls=1, model=completion.model or model)
+                    if completion.usage:
+                        usage.prompt_tokens = completion.usage.prompt_tokens
+                        usage.completion_tokens = completion.usage.completion_tokens
+                    span.set_attributes(
+                        {
+                            "gen_ai.response.model": usage.model or model,
+                            "gen_ai.usage.input_tokens": usage.prompt_tokens,
+                            "gen_ai.usage.output_tokens": usage.completion_tokens,
+                        }
+                    )
         except openai.APIError as exc:
             raise from_openai(exc) from exc
-        usage = Usage(calls=1, model=completion.model or model)
-        if completion.usage:
-            usage.prompt_tokens = completion.usage.prompt_tokens
-            usage.completion_tokens = completion.usage.completion_tokens
         if not completion.choices:
             raise action_error(
                 "the LLM provider returned no choices", error_type="LlmBadResponse", retryable=True

@@ -3,14 +3,16 @@ and whether any worker is polling a task queue."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
 from temporalio.envconfig import ClientConfigProfile
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from runtime.codec import codec_from_env, data_converter
 from runtime.devserver import DEFAULT_HOST, DEFAULT_PORT
@@ -34,12 +36,31 @@ def default_address() -> str:
     return f"{DEFAULT_HOST}:{DEFAULT_PORT}"
 
 
-async def connect(config: dict[str, Any], address: str | None = None) -> Client:
+def metrics_runtime(address: str | None) -> Runtime | None:
+    """A Temporal runtime that serves the SDK's metrics for Prometheus at ``address``
+    (host:port, e.g. AGENT_METRICS_ADDRESS=0.0.0.0:9464); None keeps the default runtime."""
+    if not address:
+        return None
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address)))
+
+
+async def connect(
+    config: dict[str, Any],
+    address: str | None = None,
+    interceptors: Sequence[Interceptor] = (),
+    runtime: Runtime | None = None,
+) -> Client:
     """A client with the pydantic converter (every client must use the same one), which
-    encrypts payloads when AGENT_PAYLOAD_KEY is set."""
+    encrypts payloads when AGENT_PAYLOAD_KEY is set; ``interceptors`` (tracing) reach the
+    workers made from it too."""
     options = dict(config)
     options["target_host"] = address or explicit_address(config) or default_address()
-    return await Client.connect(**options, data_converter=data_converter(codec_from_env()))
+    return await Client.connect(
+        **options,
+        data_converter=data_converter(codec_from_env()),
+        interceptors=interceptors,
+        runtime=runtime,
+    )
 
 
 async def pollers(client: Client, task_queue: str) -> list[datetime]:

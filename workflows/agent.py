@@ -565,6 +565,13 @@ class AgentWorkflow:
         for result in results:
             self._add_step_usage(state, self._count(result.usage))
         state.status, state.finished_at = StepStatus.SUCCEEDED, workflow.now()
+        workflow.logger.info(
+            "Step %s (%s) succeeded after %d attempt(s)",
+            step.id,
+            step.action,
+            state.attempts,
+            extra={"step_id": step.id},
+        )
 
     async def _permission(self, step: Step, arguments: list[dict[str, JsonValue]]) -> bool:
         """The policy on the resolved arguments: blocked raises; "approve" asks a person
@@ -932,6 +939,14 @@ class AgentWorkflow:
 
     def _settle_failure(self, step: Step, state: StepState, failed: CallFailed) -> None:
         """Apply ``on_failure`` once the step's calls (and their retries) are over."""
+        workflow.logger.warning(
+            "Step %s (%s) failed (on_failure=%s): %s",
+            step.id,
+            step.action,
+            step.on_failure,
+            failed.error,
+            extra={"step_id": step.id},
+        )
         if failed.skip or step.on_failure == "skip":
             state.error = failed.error
             return self._skip(step.id, f"failed, skipped (on_failure): {failed.error}")

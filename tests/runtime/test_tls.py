@@ -3,6 +3,7 @@ loopback in front of the dev server, with certificates made by the test)."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -109,3 +110,37 @@ def test_the_example_profiles_load(name: str) -> None:
         assert profile.tls.client_cert == Path("/etc/temporal/tls/agent-worker.pem")
     if name == "cloud":
         assert profile.api_key
+
+
+async def test_worker_py_serves_runs_through_the_profile(
+    tls: tuple[Pki, TlsProxy],
+    tmp_path: Path,
+    task_queue: str,
+    workspace: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pki, proxy = tls
+    config_file = profile_file(tmp_path, pki, proxy.address)
+    env = clean_env(TEMPORAL_CONFIG_FILE=str(config_file), AGENT_TASK_QUEUE=task_queue)
+    monkeypatch.setenv("TEMPORAL_CONFIG_FILE", str(config_file))
+    for name in ("TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(REPO / "worker.py"),
+        "--profile",
+        "selfhosted",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        client = await connect(connect_config("selfhosted"))
+        handle = await start(client, task_queue, workspace, plan=DEMO_PLAN, review=False)
+        async with asyncio.timeout(60):
+            assert (await handle.result()).status == "succeeded"
+    finally:
+        worker.terminate()
+        _, errors = await worker.communicate()
+    assert worker.returncode == 0, errors.decode()[-2000:]
+    assert b"worker polling task queue" in errors

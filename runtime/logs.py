@@ -1,0 +1,60 @@
+"""Worker logging: plain text for people, or one JSON object per line for log pipelines
+(``AGENT_LOG_FORMAT=json`` or ``worker.py --log-format json``).
+
+Temporal's workflow and activity loggers attach the run (workflow id, run id, type,
+task queue) and the call (activity type and id, attempt); the agent adds ``step_id``.
+Secrets never reach a record: settings keep keys out of their repr, and nothing logs a
+request's headers or a provider key (tests/test_logging.py greps for one).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from temporalio import activity, workflow
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+# Which fields of Temporal's log context go into a JSON record, under which names.
+_WORKFLOW_FIELDS = ("workflow_id", "run_id", "workflow_type", "task_queue", "attempt")
+_ACTIVITY_FIELDS = ("activity_id", "activity_type", "attempt", "workflow_id", "workflow_run_id")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message and the run's context."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        workflow = getattr(record, "temporal_workflow", None)
+        if isinstance(workflow, dict):
+            entry |= {key: workflow[key] for key in _WORKFLOW_FIELDS if key in workflow}
+        activity = getattr(record, "temporal_activity", None)
+        if isinstance(activity, dict):
+            entry |= {key: activity[key] for key in _ACTIVITY_FIELDS if key in activity}
+        step_id = getattr(record, "step_id", None)
+        if step_id is not None:
+            entry["step_id"] = step_id
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(fmt: str = "text", level: int = logging.INFO) -> None:
+    """Root logging for worker.py; ``fmt`` is text or json."""
+    if fmt not in ("text", "json"):
+        raise ValueError(f"log format must be text or json, got {fmt!r}")
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
+    # In JSON the context is fields of its own; do not repeat it inside the message too.
+    activity.logger.activity_info_on_message = fmt != "json"
+    workflow.logger.workflow_info_on_message = fmt != "json"
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
