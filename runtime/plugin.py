@@ -23,6 +23,7 @@ from temporalio.plugin import SimplePlugin
 from temporalio.worker import WorkerConfig, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+from activities.artifacts import ArtifactInterceptor, ArtifactStore
 from activities.http import HttpActions
 from activities.llm import LlmActivities
 from activities.sql import SqlActions
@@ -62,6 +63,11 @@ class AgentPlugin(SimplePlugin):
             workflows=[AgentWorkflow],
             activities=activities,
             workflow_runner=_with_passthrough,
+            interceptors=[
+                ArtifactInterceptor(
+                    ArtifactStore(self._settings.artifacts, self._settings.artifact_threshold)
+                )
+            ],
         )
 
     def _converter(self, existing: DataConverter | None) -> DataConverter:

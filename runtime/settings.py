@@ -40,6 +40,14 @@ class Settings:
     max_activities: int = 100  # concurrent non-LLM activities (the SDK's default)
     max_workflow_tasks: int = 100
     max_llm_calls: int = 4
+    # Step outputs over this many bytes of JSON go to the artifact store, not history.
+    artifact_dir: Path | None = None  # None: <state_dir>/artifacts
+    artifact_threshold: int = 256_000
+
+    @property
+    def artifacts(self) -> Path:
+        """Where big step outputs are kept (every worker of a run needs the same folder)."""
+        return self.artifact_dir or self.state_dir / "artifacts"
 
     @property
     def llm_queue(self) -> str:
@@ -50,7 +58,8 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """OPENAI_API_KEY, OPENAI_BASE_URL, LLM_MODEL, LLM_SEED, AGENT_TASK_QUEUE,
         AGENT_STATE_DIR, DATABASE_URL, PLANNER_STEP_OPTIONS, AGENT_LLM_TASK_QUEUE,
-        AGENT_MAX_ACTIVITIES, AGENT_MAX_WORKFLOW_TASKS, AGENT_MAX_LLM_CALLS. Secrets
+        AGENT_MAX_ACTIVITIES, AGENT_MAX_WORKFLOW_TASKS, AGENT_MAX_LLM_CALLS,
+        AGENT_ARTIFACT_DIR, AGENT_ARTIFACT_THRESHOLD_BYTES. Secrets
         (OPENAI_API_KEY, DATABASE_URL) may instead come from a file named by <NAME>_FILE,
         e.g. a Docker or Kubernetes secret."""
         env = os.environ if env is None else env
@@ -73,6 +82,8 @@ class Settings:
             max_activities=_positive(env, "AGENT_MAX_ACTIVITIES", 100),
             max_workflow_tasks=_positive(env, "AGENT_MAX_WORKFLOW_TASKS", 100),
             max_llm_calls=_positive(env, "AGENT_MAX_LLM_CALLS", 4),
+            artifact_dir=Path(env["AGENT_ARTIFACT_DIR"]) if env.get("AGENT_ARTIFACT_DIR") else None,
+            artifact_threshold=_positive(env, "AGENT_ARTIFACT_THRESHOLD_BYTES", 256_000),
         )
 
     @property

@@ -15,6 +15,7 @@ import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.artifacts import ArtifactInterceptor, ArtifactStore
 from activities.files import (
     file_append,
     file_delete,
@@ -101,9 +102,13 @@ async def agent_worker(
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as http_client:
             with ThreadPoolExecutor(ACTIVITY_THREADS, thread_name_prefix="activity") as pool:
                 llm = LlmActivities(provider)
+                artifacts = ArtifactInterceptor(
+                    ArtifactStore(settings.artifacts, settings.artifact_threshold)
+                )
                 limits = {
                     "max_concurrent_activities": settings.max_activities,
                     "max_concurrent_workflow_tasks": settings.max_workflow_tasks,
+                    "interceptors": [artifacts],
                 }
                 worker = build_worker(
                     client,
@@ -119,6 +124,7 @@ async def agent_worker(
                     task_queue=settings.llm_queue,
                     activities=llm_activities(llm),
                     max_concurrent_activities=settings.max_llm_calls,
+                    interceptors=[artifacts],
                 )
                 async with worker, llm_worker:
                     yield worker

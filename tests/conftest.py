@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +20,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.artifacts import ArtifactInterceptor, ArtifactStore
 from activities.http import HttpActions
 from activities.sql import SqlActions
 from runtime.devserver import SPEED_ARGS, find_temporal_cli
@@ -27,6 +30,9 @@ from tests.scripted_llm import ScriptedLlm
 from workflows.agent import AgentWorkflow
 
 # The machine's PostgreSQL (CI has the same); tests fail loudly when it is missing.
+# One artifact store for the session's workers (content-addressed, so sharing is safe).
+ARTIFACTS = Path(tempfile.mkdtemp(prefix="agent-artifacts-"))
+atexit.register(shutil.rmtree, ARTIFACTS, True)
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -85,6 +91,7 @@ async def running_worker(
                     *action_activities(http, sql),
                 ],
                 activity_executor=pool,
+                interceptors=[ArtifactInterceptor(ArtifactStore(ARTIFACTS))],
             )
             try:
                 async with worker:

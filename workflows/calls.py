@@ -13,6 +13,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 from contracts.actions import CATALOG, ActionParams
+from contracts.artifacts import artifact_size, is_artifact
 from contracts.plan import FOREACH_MAX_ITEMS, Compensation, Step
 from contracts.run import StepStatus
 from workflows.plan_checks import format_validation_error
@@ -56,6 +57,12 @@ def step_calls(step: Step, scope: dict[str, object]) -> list[Call]:
         items = evaluate(step.foreach, scope)
     except ReferenceProblem as exc:
         raise CallFailed(f"foreach could not be evaluated: {exc}") from None
+    if is_artifact(items):
+        raise CallFailed(
+            f"foreach {step.foreach!r} points at an output stored as an artifact "
+            f"({artifact_size(items)} bytes, too big for history); a foreach list must stay "
+            "small: filter or split it with a transform step first"
+        )
     if not isinstance(items, list):
         raise CallFailed(
             f"foreach {step.foreach!r} gave {type(items).__name__}, not a list; "

@@ -17,7 +17,7 @@ from workflows.references import (
     referenced_steps,
 )
 
-MAX_STEPS = 200
+MAX_STEPS = 500  # a run that needs more should be split into sub-goals
 
 
 def step_dependencies(step: Step) -> set[str]:

@@ -15,9 +15,12 @@ import jmespath
 import jmespath.exceptions
 from pydantic import JsonValue
 
+from contracts.artifacts import artifact_size, is_artifact
+
 OPEN = "${"
 _STEP_REF = re.compile(r"\bsteps\s*\.\s*([A-Za-z][A-Za-z0-9_]*)")
 _BARE_REF = re.compile(r"^\s*steps\.[A-Za-z][A-Za-z0-9_]*\.output\b")
+_WHOLE_OUTPUT = re.compile(r"\s*steps\.[A-Za-z][A-Za-z0-9_]*\.output\s*")
 _ITEM_REF = re.compile(r"(?<![\w.])(item|index)\b")
 
 
@@ -97,6 +100,18 @@ def uses_item(expression: str) -> bool:
     return bool(_ITEM_REF.search(expression))
 
 
+def _stored_outputs(expression: str, context: Mapping[str, Any]) -> str | None:
+    """The first step the expression reads whose output is an artifact reference."""
+    steps = context.get("steps")
+    if not isinstance(steps, Mapping):
+        return None
+    for step_id in sorted(referenced_steps(expression)):
+        state = steps.get(step_id)
+        if isinstance(state, Mapping) and is_artifact(state.get("output")):
+            return step_id
+    return None
+
+
 def referenced_steps(expression: str) -> set[str]:
     """Step ids an expression reads (``steps.<id>``)."""
     return set(_STEP_REF.findall(expression))
@@ -119,7 +134,19 @@ def param_expressions(params: Mapping[str, JsonValue]) -> tuple[list[str], list[
 
 
 def evaluate(expression: str, context: Mapping[str, Any]) -> Any:
-    """The value of one JMESPath expression over ``context``."""
+    """The value of one JMESPath expression over ``context``.
+
+    An output kept as an artifact (too big for history) can be passed on whole, to an
+    action that gets the full value; workflow code cannot look inside it.
+    """
+    stored = _stored_outputs(expression, context)
+    if stored and not _WHOLE_OUTPUT.fullmatch(expression):
+        raise ReferenceProblem(
+            f"{expression!r} looks inside steps.{stored}.output, which is stored as an "
+            f"artifact ({artifact_size(context['steps'][stored]['output'])} bytes, too big "
+            f"for history); pass ${{steps.{stored}.output}} whole to a transform step and "
+            "use that step's (smaller) output"
+        )
     try:
         return jmespath.search(expression, context)
     except jmespath.exceptions.JMESPathError as exc:
