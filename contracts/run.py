@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, JsonValue
 
-from contracts.plan import Compensation, Plan, PlanVersion
+from contracts.plan import Compensation, Plan, PlanVersion, Step
 from contracts.policy import ApprovalRecord, Budget, PendingApproval, Policy
 
 TASK_QUEUE = "agent-workflows"
@@ -57,6 +57,15 @@ class RunInput(BaseModel):
         description="If the run fails or is cancelled, undo finished steps, newest first",
     )
     depth: int = Field(default=0, ge=0, le=MAX_SUB_GOAL_DEPTH, description="0 for a top-level run")
+    continue_after_events: int = Field(
+        default=10_000,
+        ge=1,
+        description="At a re-plan boundary past this many history events (or when the "
+        "server suggests it), continue as a new run carrying the state",
+    )
+    carried: CarriedState | None = Field(
+        default=None, description="Set by continue-as-new: where the previous run stopped"
+    )
     llm_task_queue: str | None = Field(
         default=None,
         description="Task queue for LLM calls (plan, review, recover, agent turns, llm "
@@ -119,6 +128,38 @@ class StepState(BaseModel):
     )
 
 
+class UndoEntry(BaseModel):
+    """A finished call's undo, carried across continue-as-new."""
+
+    step_id: str
+    item: int | None = None
+    undo: list[Compensation]
+
+
+class CarriedState(BaseModel):
+    """Everything a run needs to go on after continue-as-new, at a re-plan boundary (no
+    step running, no approval pending): its records, not its history."""
+
+    steps: list[StepState]
+    definitions: list[Step]
+    superseded: list[StepState] = Field(default_factory=list)
+    plans: list[PlanVersion]
+    usage: Usage
+    replans: int
+    budget: Budget
+    started_steps: int
+    first_started_at: datetime = Field(description="For the wall-time budget")
+    hopeless: dict[str, str] = Field(default_factory=dict)
+    last_failures: list[str] = Field(default_factory=list)
+    undo: list[UndoEntry] = Field(default_factory=list)
+    approvals: list[ApprovalRecord] = Field(default_factory=list)
+    events: dict[str, list[JsonValue]] = Field(default_factory=dict)
+    feedback: str = Field(description="What the next plan must change")
+    previous_answer: str = ""
+    reason: str = Field(description="The next plan version's reason")
+    continued: int = Field(default=1, description="How many runs came before this one")
+
+
 class Phase(StrEnum):
     """Where the plan -> execute -> review loop is."""
 
@@ -170,3 +211,6 @@ class RunResult(BaseModel):
         default_factory=list,
         description="After success: how to undo the run, newest first (a parent run uses it)",
     )
+
+
+RunInput.model_rebuild()  # it names CarriedState, defined after it

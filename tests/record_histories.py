@@ -2,7 +2,7 @@
 
 Run deliberately, after a workflow change that is meant to change new runs (behind
 ``workflow.patched``) and once the old histories still replay:
-    .venv/bin/python -m tests.record_histories
+    .venv/bin/python -m tests.record_histories [SCENARIO ...]
 Keep the old files too when they still describe runs that may be open in production
 (rename them, e.g. success-v1.json): tests/test_histories.py replays every file.
 """
@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import shutil
+import sys
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
@@ -98,16 +99,25 @@ async def step_kinds(client: Client, queue: str, workspace: Path, llm: FakeLlm) 
     return handle
 
 
+async def continued(client: Client, queue: str, workspace: Path, llm: FakeLlm) -> WorkflowHandle:
+    llm.plans.extend([plan(MISSING), DEMO_PLAN])
+    llm.reviews.append(Review(verdict="done", answer="North 643"))
+    handle = await start(client, queue, workspace, continue_after_events=1)
+    await handle.result()  # the history kept is the first run's, which continued as new
+    return client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id)
+
+
 SCENARIOS: dict[str, Scenario] = {
     "success": success,
     "replan": replan,
     "approval": approval,
     "failure_undone": failure_undone,
     "step_kinds": step_kinds,
+    "continued": continued,
 }
 
 
-async def record() -> None:
+async def record(names: list[str]) -> None:
     logging.getLogger("temporalio").setLevel(logging.ERROR)  # failing steps are expected
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=find_temporal_cli(),
@@ -116,7 +126,8 @@ async def record() -> None:
     )
     HISTORIES.mkdir(exist_ok=True)
     try:
-        for name, scenario in SCENARIOS.items():
+        for name in names:
+            scenario = SCENARIOS[name]
             queue, llm = f"record-{uuid.uuid4().hex[:8]}", FakeLlm()
             with tempfile.TemporaryDirectory() as folder:
                 workspace = Path(folder)
@@ -134,4 +145,4 @@ async def record() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(record())
+    asyncio.run(record(sys.argv[1:] or list(SCENARIOS)))  # names: record only those

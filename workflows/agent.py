@@ -63,7 +63,7 @@ with workflow.unsafe.imports_passed_through():
         WaitParams,
     )
     from contracts.plan import Compensation
-    from contracts.run import MAX_SUB_GOAL_DEPTH, CompensationRecord
+    from contracts.run import MAX_SUB_GOAL_DEPTH, CarriedState, CompensationRecord
     from workflows.approvals import ApprovalDesk, Via, refusal
     from workflows.budgets import (
         FOR_LLM_CALL,
@@ -159,7 +159,12 @@ class AgentWorkflow:
             raise
 
     async def _plan_execute_review(self, run_input: RunInput) -> RunResult:
-        if run_input.plan is not None:
+        if run_input.carried is not None:  # continued: pick up at the re-plan it stopped at
+            carried = run_input.carried
+            self._restore(carried)
+            request = self._replan_request(carried.feedback, carried.previous_answer)
+            await self._make_plan(request, carried.reason)
+        elif run_input.plan is not None:
             errors = (
                 validate_plan(run_input.plan)
                 or nesting_problems(run_input.plan, run_input.depth)
@@ -193,14 +198,85 @@ class AgentWorkflow:
                     f"last feedback: {review.feedback}"
                 )
             self._replans += 1
-            request = PlanRequest(
-                goal=run_input.goal,
-                finished_steps=[self._digest(s) for s in self._in(StepStatus.SUCCEEDED)],
-                failed_steps=[self._digest(s) for s in self._in(StepStatus.FAILED)],
-                feedback=review.feedback,
-                previous_answer=review.answer,
-            )
-            await self._make_plan(request, f"re-plan {self._replans}: {review.feedback}")
+            reason = f"re-plan {self._replans}: {review.feedback}"
+            if self._continue_due():
+                workflow.continue_as_new(
+                    run_input.model_copy(update={"carried": self._carry(review, reason)}),
+                    memo=self._memo(),
+                )
+            request = self._replan_request(review.feedback, review.answer)
+            await self._make_plan(request, reason)
+
+    def _replan_request(self, feedback: str, previous_answer: str) -> PlanRequest:
+        return PlanRequest(
+            goal=self._input.goal,
+            finished_steps=[self._digest(s) for s in self._in(StepStatus.SUCCEEDED)],
+            failed_steps=[self._digest(s) for s in self._in(StepStatus.FAILED)],
+            feedback=feedback,
+            previous_answer=previous_answer,
+        )
+
+    # -- continue-as-new: long runs keep a bounded history ---------------------------
+
+    def _continue_due(self) -> bool:
+        """At a re-plan boundary: past the run's event threshold, or the server asks."""
+        info = workflow.info()
+        due = (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self._input.continue_after_events
+        )
+        return due and workflow.patched("continue-as-new-v1")
+
+    def _carry(self, review: Review, reason: str) -> CarriedState:
+        carried = self._input.carried
+        return CarriedState(
+            steps=list(self._steps.values()),
+            definitions=list(self._definitions.values()),
+            superseded=self._superseded,
+            plans=self._plans,
+            usage=self._usage,
+            replans=self._replans,
+            budget=self._budget,
+            started_steps=self._started,
+            first_started_at=self._first_started_at(),
+            hopeless=self._hopeless,
+            last_failures=sorted(self._last_failures),
+            undo=self._saga.export(),
+            approvals=self._desk.audit,
+            events=self._events,
+            feedback=review.feedback,
+            previous_answer=review.answer,
+            reason=reason,
+            continued=(carried.continued + 1) if carried else 1,
+        )
+
+    def _restore(self, carried: CarriedState) -> None:
+        self._definitions = {step.id: step for step in carried.definitions}
+        self._dependencies = {
+            key: step_dependencies(step) for key, step in self._definitions.items()
+        }
+        self._steps = {state.id: state for state in carried.steps}
+        self._superseded = carried.superseded
+        self._plans = carried.plans
+        self._usage = carried.usage
+        self._replans = carried.replans
+        self._budget = carried.budget
+        self._started = carried.started_steps
+        self._hopeless = carried.hopeless
+        self._last_failures = set(carried.last_failures)
+        self._saga.restore(carried.undo)
+        self._desk.audit = carried.approvals
+        self._events = carried.events
+
+    def _first_started_at(self) -> datetime:
+        """When the first run of this chain started (the wall-time budget counts from it)."""
+        carried = self._input.carried
+        return carried.first_started_at if carried else workflow.info().start_time
+
+    @staticmethod
+    def _memo() -> dict[str, object] | None:
+        manifest = workflow.memo_value("manifest", None)
+        return {"manifest": manifest} if manifest is not None else None
 
     @workflow.query
     def status(self) -> RunStatus:
@@ -390,7 +466,7 @@ class AgentWorkflow:
         return usage
 
     def _spent(self) -> Spent:
-        elapsed = workflow.now() - workflow.info().start_time
+        elapsed = workflow.now() - self._first_started_at()
         return Spent(self._started, self._usage, elapsed.total_seconds())
 
     async def _within_budget(self, limits: tuple[str, ...], next_steps: int = 0) -> None:
@@ -756,7 +832,6 @@ class AgentWorkflow:
             depth=self._input.depth + 1,
             llm_task_queue=self._input.llm_task_queue,
         )
-        manifest = workflow.memo_value("manifest", None)  # sub-goal runs inherit it
         try:
             result: RunResult = await workflow.execute_child_workflow(
                 WORKFLOW_NAME,
@@ -764,7 +839,7 @@ class AgentWorkflow:
                 id=child_id,
                 result_type=RunResult,
                 static_summary=params.goal[:200],
-                memo={"manifest": manifest} if manifest is not None else None,
+                memo=self._memo(),  # sub-goal runs inherit the manifest
             )
         except ChildWorkflowError as exc:
             cause = exc.cause

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from contracts.plan import Compensation
-from contracts.run import CompensationRecord
+from contracts.run import CompensationRecord, UndoEntry
 
 Undo = Callable[[str, int | None, Compensation], Awaitable[CompensationRecord]]
 
@@ -34,6 +34,16 @@ class Saga:
         """Remember how to undo one finished call (nothing to remember: a pure read)."""
         if undo:
             self._finished.append(_Finished(step_id, item, tuple(undo)))
+
+    def export(self) -> list[UndoEntry]:
+        """The ledger, to carry across continue-as-new."""
+        return [
+            UndoEntry(step_id=d.step_id, item=d.item, undo=list(d.undo)) for d in self._finished
+        ]
+
+    def restore(self, entries: list[UndoEntry]) -> None:
+        """Take over a ledger carried from the previous run."""
+        self._finished = [_Finished(e.step_id, e.item, tuple(e.undo)) for e in entries]
 
     def pending(self) -> list[Compensation]:
         """Every undo not run yet, in the order to run them (newest call first)."""
