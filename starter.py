@@ -43,6 +43,7 @@ from runtime.policy_file import PolicyFileProblem, load_policy
 from runtime.progress import compensation_line, follow
 from runtime.replay import replay_run
 from runtime.report import fetch_report, report_text
+from runtime.retry import RetryProblem, retry_input
 from runtime.settings import Settings, SettingsProblem
 from runtime.telemetry import configure_tracing, tracing_interceptors
 from runtime.workers import agent_worker
@@ -77,6 +78,11 @@ def _add_decision_commands(parser: argparse.ArgumentParser) -> None:
     show_report.add_argument("--json", action="store_true", help="machine-readable")
     watch = commands.add_parser("watch", help="follow a run (started anywhere) until it ends")
     watch.add_argument("run", help="workflow id of the run")
+    retry = commands.add_parser(
+        "retry", help="run a run's plan again, reusing what already succeeded"
+    )
+    retry.add_argument("run", help="workflow id of the earlier run")
+    retry.add_argument("--from-step", metavar="STEP", help="run STEP and everything after it again")
     replay = commands.add_parser(
         "replay", help="replay a run's history against this code: is it still compatible?"
     )
@@ -92,7 +98,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=__doc__.splitlines()[0],
         epilog="Commands: approve RUN STEP | reject RUN STEP | status RUN | pending | "
         "pause RUN | resume RUN | event RUN NAME [--payload JSON] | replay RUN | "
-        "report RUN [--json] | watch RUN",
+        "report RUN [--json] | watch RUN | retry RUN [--from-step STEP]",
     )
     parser.add_argument("--goal", help="what to achieve, in plain language")
     parser.add_argument("--plan", type=Path, help="run this plan (JSON file), skip planning")
@@ -344,7 +350,7 @@ async def run(args: argparse.Namespace) -> int:
         pid = devserver.stop(settings.state_dir)
         print(f"Stopped the dev server (pid {pid})." if pid else "No dev server to stop.")
         return 0
-    if args.command:
+    if args.command and args.command != "retry":
         return await run_command(args)
     tracing = configure_tracing()
     try:
@@ -361,9 +367,19 @@ async def start_and_follow(
     api: ExampleApi | None,
     interceptors: Sequence[Interceptor] = (),
 ) -> int:
-    run_input = build_input(args, api.url if api else None)
-    run_input.llm_task_queue = settings.llm_queue
+    run_input = None if args.command == "retry" else build_input(args, api.url if api else None)
+    if run_input is not None:
+        run_input.memory = settings.memory_enabled and not args.example
     client = await open_client(args, settings, interceptors)
+    if run_input is None:
+        try:
+            run_input, note = await retry_input(client, args.run, args.from_step)
+        except RPCError as exc:
+            raise UsageProblem(f"run {args.run}: {exc.message}") from exc
+        except RetryProblem as exc:
+            raise UsageProblem(str(exc)) from exc
+        print(f"Retrying {args.run}: {note}")
+    run_input.llm_task_queue = settings.llm_queue
     workflow_id = args.workflow_id or (
         f"agent-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
     )

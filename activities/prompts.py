@@ -195,6 +195,11 @@ def plan_messages(request: PlanRequest, step_options: bool = False) -> list[dict
             "Steps that failed (change their params or approach; do not repeat them as is):\n"
             + _steps_block(request.failed_steps)
         )
+    if request.lessons:
+        user.append(
+            "Lessons from earlier runs with similar goals (reuse what worked, avoid what "
+            "failed):\n" + "\n".join(f"- {lesson[:600]}" for lesson in request.lessons)
+        )
     if request.feedback:
         user.append(f"The reviewer asks for a new plan: {request.feedback}")
     if request.errors:

@@ -90,7 +90,8 @@ class SqlActions:
         self._pool: asyncpg.Pool | None = None
         self._lock = asyncio.Lock()
 
-    async def _connection_pool(self) -> asyncpg.Pool:
+    async def pool(self) -> asyncpg.Pool:
+        """The worker's pool, created on first use (also used by the memory activities)."""
         if self._url is None:
             raise action_error(
                 "sql_query needs a database: set DATABASE_URL for the worker, e.g. "
@@ -123,7 +124,7 @@ class SqlActions:
             )
         try:
             async with heartbeating():
-                pool = await self._connection_pool()
+                pool = await self.pool()
                 async with pool.acquire() as connection:
                     output = await self._run(connection, params, read_only=effect == "read")
         except asyncpg.PostgresError as exc:

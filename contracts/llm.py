@@ -59,6 +59,9 @@ class PlanRequest(BaseModel):
     previous_answer: str | None = None
     errors: list[str] = Field(default_factory=list)
     rejected_plan: str | None = Field(default=None, description="The answer that had errors")
+    lessons: list[str] = Field(
+        default_factory=list, description="What earlier runs with similar goals learned"
+    )
 
 
 class PlanDraft(BaseModel):
@@ -148,3 +151,19 @@ class AgentTurn(BaseModel):
     content: str | None = None
     tool_calls: list[ToolCall] = Field(default_factory=list)
     usage: Usage
+
+
+class Lesson(BaseModel):
+    """What one finished run learned, kept for runs with similar goals (cross-run memory)."""
+
+    workflow_id: str
+    goal: str
+    outcome: Literal["succeeded", "failed"]
+    lesson: str = Field(max_length=2000)
+
+
+class RecallRequest(BaseModel):
+    """Find the lessons most relevant to a goal."""
+
+    goal: str
+    limit: int = Field(default=3, ge=1, le=10)

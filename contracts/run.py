@@ -63,6 +63,14 @@ class RunInput(BaseModel):
         description="At a re-plan boundary past this many history events (or when the "
         "server suggests it), continue as a new run carrying the state",
     )
+    memory: bool = Field(
+        default=False,
+        description="Recall lessons of similar runs for planning, and store this run's "
+        "(needs the worker's DATABASE_URL)",
+    )
+    reuse: list[ReusedStep] = Field(
+        default_factory=list, description="starter.py retry: outputs of an earlier run's steps"
+    )
     carried: CarriedState | None = Field(
         default=None, description="Set by continue-as-new: where the previous run stopped"
     )
@@ -126,6 +134,23 @@ class StepState(BaseModel):
     recoveries: list[str] = Field(
         default_factory=list, description="What on_failure=recover proposed, in order"
     )
+    args_hash: str | None = Field(
+        default=None, description="Hash of the action and its resolved arguments (all items)"
+    )
+    reused_from: str | None = Field(
+        default=None, description="The run whose output this step took instead of running"
+    )
+
+
+class ReusedStep(BaseModel):
+    """A finished step of an earlier run whose output a retry takes instead of running it
+    again, if the step has the same id, action and resolved arguments."""
+
+    step_id: str
+    action: str
+    args_hash: str
+    output: JsonValue
+    run_id: str
 
 
 class UndoEntry(BaseModel):
@@ -154,6 +179,7 @@ class CarriedState(BaseModel):
     undo: list[UndoEntry] = Field(default_factory=list)
     approvals: list[ApprovalRecord] = Field(default_factory=list)
     events: dict[str, list[JsonValue]] = Field(default_factory=dict)
+    lessons: list[str] = Field(default_factory=list)
     feedback: str = Field(description="What the next plan must change")
     previous_answer: str = ""
     reason: str = Field(description="The next plan version's reason")
@@ -213,4 +239,4 @@ class RunResult(BaseModel):
     )
 
 
-RunInput.model_rebuild()  # it names CarriedState, defined after it
+RunInput.model_rebuild()  # it names CarriedState and ReusedStep, defined after it

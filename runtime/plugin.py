@@ -55,7 +55,10 @@ class AgentPlugin(SimplePlugin):
         self._sql = SqlActions(self._settings.database_url)
         self._pool = ThreadPoolExecutor(ACTIVITY_THREADS, thread_name_prefix="agent-activity")
         activities = agent_activities(
-            LlmActivities(self._provider), HttpActions(self._http), self._sql
+            LlmActivities(self._provider),
+            HttpActions(self._http),
+            self._sql,
+            self._settings.memory_table,
         )
         super().__init__(
             PLUGIN_NAME,

@@ -7,6 +7,7 @@ failed run carries (no worker needed), or an open run's status query.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel, Field
@@ -46,14 +47,24 @@ class Report(BaseModel):
     )
 
 
-async def fetch_report(client: Client, run_id: str) -> Report:
-    """The report of any run: from its result when closed, else from its status query."""
+@dataclass(frozen=True)
+class RunRecord:
+    """A run's step records, however it ended: label (completed, failed, running...),
+    its steps and the plan versions that defined them."""
+
+    label: str
+    steps: list[StepState]
+    plans: list[Plan]
+
+
+async def fetch_record(client: Client, run_id: str) -> RunRecord:
+    """From the result when closed (no worker needed), else from the status query."""
     handle = client.get_workflow_handle(run_id, result_type=RunResult)
     state = (await handle.describe()).status
     label = state.name.lower() if state else "unknown"
     if state is WorkflowExecutionStatus.COMPLETED:
         result = await handle.result()
-        return build_report(run_id, label, result.steps, [v.plan for v in result.plans])
+        return RunRecord(label, result.steps, [v.plan for v in result.plans])
     if state is WorkflowExecutionStatus.FAILED:
         try:
             await handle.result()
@@ -61,9 +72,15 @@ async def fetch_report(client: Client, run_id: str) -> Report:
             cause = failure.cause
             if isinstance(cause, ApplicationError) and cause.details:
                 partial = RunResult.model_validate(cause.details[0])
-                return build_report(run_id, label, partial.steps, [v.plan for v in partial.plans])
+                return RunRecord(label, partial.steps, [v.plan for v in partial.plans])
     status = await handle.query("status", result_type=RunStatus)  # open (needs a worker)
-    return build_report(run_id, label, status.steps, [status.plan] if status.plan else [])
+    return RunRecord(label, status.steps, [status.plan] if status.plan else [])
+
+
+async def fetch_report(client: Client, run_id: str) -> Report:
+    """The report of any run."""
+    record = await fetch_record(client, run_id)
+    return build_report(run_id, record.label, record.steps, record.plans)
 
 
 def _seconds(state: StepState) -> float | None:

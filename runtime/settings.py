@@ -43,6 +43,15 @@ class Settings:
     # Step outputs over this many bytes of JSON go to the artifact store, not history.
     artifact_dir: Path | None = None  # None: <state_dir>/artifacts
     artifact_threshold: int = 256_000
+    # Cross-run memory: lessons in this PostgreSQL table; on when DATABASE_URL is set
+    # (AGENT_MEMORY=0 turns it off).
+    memory: bool | None = None
+    memory_table: str = "agent_lessons"
+
+    @property
+    def memory_enabled(self) -> bool:
+        """Whether runs started here recall and store lessons."""
+        return bool(self.database_url) if self.memory is None else self.memory
 
     @property
     def artifacts(self) -> Path:
@@ -59,16 +68,14 @@ class Settings:
         """OPENAI_API_KEY, OPENAI_BASE_URL, LLM_MODEL, LLM_SEED, AGENT_TASK_QUEUE,
         AGENT_STATE_DIR, DATABASE_URL, PLANNER_STEP_OPTIONS, AGENT_LLM_TASK_QUEUE,
         AGENT_MAX_ACTIVITIES, AGENT_MAX_WORKFLOW_TASKS, AGENT_MAX_LLM_CALLS,
-        AGENT_ARTIFACT_DIR, AGENT_ARTIFACT_THRESHOLD_BYTES. Secrets
+        AGENT_ARTIFACT_DIR, AGENT_ARTIFACT_THRESHOLD_BYTES, AGENT_MEMORY,
+        AGENT_MEMORY_TABLE. Secrets
         (OPENAI_API_KEY, DATABASE_URL) may instead come from a file named by <NAME>_FILE,
         e.g. a Docker or Kubernetes secret."""
         env = os.environ if env is None else env
         seed = env.get("LLM_SEED") or None
         if seed is not None and not seed.lstrip("-").isdigit():
             raise SettingsProblem(f"LLM_SEED must be an integer, got {seed!r}")
-        options = (env.get("PLANNER_STEP_OPTIONS") or "").strip().lower() or None
-        if options not in (None, "1", "0", "true", "false"):
-            raise SettingsProblem(f"PLANNER_STEP_OPTIONS must be 1 or 0, got {options!r}")
         return cls(
             openai_api_key=_secret(env, "OPENAI_API_KEY"),
             openai_base_url=env.get("OPENAI_BASE_URL") or None,
@@ -77,13 +84,15 @@ class Settings:
             state_dir=Path(env.get("AGENT_STATE_DIR") or ".agent-state"),
             llm_seed=int(seed) if seed is not None else None,
             database_url=_secret(env, "DATABASE_URL"),
-            planner_step_options=None if options is None else options in ("1", "true"),
+            planner_step_options=_flag(env, "PLANNER_STEP_OPTIONS"),
             llm_task_queue=env.get("AGENT_LLM_TASK_QUEUE") or None,
             max_activities=_positive(env, "AGENT_MAX_ACTIVITIES", 100),
             max_workflow_tasks=_positive(env, "AGENT_MAX_WORKFLOW_TASKS", 100),
             max_llm_calls=_positive(env, "AGENT_MAX_LLM_CALLS", 4),
             artifact_dir=Path(env["AGENT_ARTIFACT_DIR"]) if env.get("AGENT_ARTIFACT_DIR") else None,
             artifact_threshold=_positive(env, "AGENT_ARTIFACT_THRESHOLD_BYTES", 256_000),
+            memory=_flag(env, "AGENT_MEMORY"),
+            memory_table=env.get("AGENT_MEMORY_TABLE") or "agent_lessons",
         )
 
     @property
@@ -112,3 +121,12 @@ def _secret(env: Mapping[str, str], name: str) -> str | None:
         return Path(path).read_text(encoding="utf-8").strip() or None
     except OSError as exc:
         raise SettingsProblem(f"{name}_FILE={path}: cannot read it ({exc.strerror})") from exc
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool | None:
+    value = (env.get(name) or "").strip().lower()
+    if not value:
+        return None
+    if value not in ("1", "0", "true", "false"):
+        raise SettingsProblem(f"{name} must be 1 or 0, got {value!r}")
+    return value in ("1", "true")

@@ -26,6 +26,7 @@ from activities.files import (
 )
 from activities.http import HttpActions
 from activities.llm import LlmActivities
+from activities.memory import DEFAULT_TABLE, MemoryActivities
 from activities.sql import SqlActions
 from activities.transform import transform
 from runtime.llm_provider import LlmProvider
@@ -57,10 +58,11 @@ def llm_activities(llm: LlmActivities) -> list[Callable[..., Any]]:
 
 
 def agent_activities(
-    llm: LlmActivities, http: HttpActions, sql: SqlActions
+    llm: LlmActivities, http: HttpActions, sql: SqlActions, memory_table: str = DEFAULT_TABLE
 ) -> Sequence[Callable[..., Any]]:
     """Every activity the catalog and the workflow call, under its stable name."""
-    return [*llm_activities(llm), *action_activities(http, sql)]
+    memory = MemoryActivities(sql, memory_table)
+    return [*llm_activities(llm), *action_activities(http, sql), memory.remember, memory.recall]
 
 
 def build_worker(
@@ -71,6 +73,7 @@ def build_worker(
     http: HttpActions,
     sql: SqlActions,
     activity_executor: ThreadPoolExecutor,
+    memory_table: str = DEFAULT_TABLE,
     **worker_options: Any,
 ) -> Worker:
     """A worker for ``AgentWorkflow`` and its activities; options pass to ``Worker``."""
@@ -78,7 +81,7 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=[AgentWorkflow],
-        activities=agent_activities(llm, http, sql),
+        activities=agent_activities(llm, http, sql, memory_table),
         activity_executor=activity_executor,
         **worker_options,
     )
@@ -117,6 +120,7 @@ async def agent_worker(
                     http=HttpActions(http_client),
                     sql=sql,
                     activity_executor=pool,
+                    memory_table=settings.memory_table,
                     **(limits | worker_options),
                 )
                 llm_worker = Worker(

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 from temporalio.client import Client
@@ -22,6 +23,7 @@ from temporalio.worker import Worker
 
 from activities.artifacts import ArtifactInterceptor, ArtifactStore
 from activities.http import HttpActions
+from activities.memory import MemoryActivities
 from activities.sql import SqlActions
 from runtime.devserver import SPEED_ARGS, find_temporal_cli
 from runtime.workers import action_activities
@@ -30,6 +32,8 @@ from tests.scripted_llm import ScriptedLlm
 from workflows.agent import AgentWorkflow
 
 # The machine's PostgreSQL (CI has the same); tests fail loudly when it is missing.
+# The session's cross-run memory table (dropped at the end), so runs never meet old lessons.
+MEMORY_TABLE = f"lessons_{uuid.uuid4().hex[:12]}"
 # One artifact store for the session's workers (content-addressed, so sharing is safe).
 ARTIFACTS = Path(tempfile.mkdtemp(prefix="agent-artifacts-"))
 atexit.register(shutil.rmtree, ARTIFACTS, True)
@@ -76,6 +80,7 @@ async def running_worker(
 ) -> AsyncIterator[Worker]:
     """A worker with the real actions and the LLM activities faked by name."""
     sql = SqlActions(DATABASE_URL)
+    memory = MemoryActivities(sql, MEMORY_TABLE)
     async with httpx.AsyncClient() as http_client:
         with ThreadPoolExecutor(4) as pool:
             http = HttpActions(http_client)
@@ -89,6 +94,8 @@ async def running_worker(
                     fake_llm.recover,
                     fake_llm.agent_turn,
                     *action_activities(http, sql),
+                    memory.remember,
+                    memory.recall,
                 ],
                 activity_executor=pool,
                 interceptors=[ArtifactInterceptor(ArtifactStore(ARTIFACTS))],
@@ -132,3 +139,13 @@ def scripted_llm() -> Iterator[ScriptedLlm]:
     server = ScriptedLlm().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def drop_memory_table() -> AsyncIterator[None]:
+    yield
+    connection = await asyncpg.connect(DATABASE_URL)
+    try:
+        await connection.execute(f"DROP TABLE IF EXISTS {MEMORY_TABLE}")
+    finally:
+        await connection.close()

@@ -45,9 +45,10 @@ async def run(command: list[str], env: dict[str, str] | None = None) -> Complete
     )
 
 
-async def starter(client: Client, *args: str) -> Completed:
-    env = clean_env(TEMPORAL_ADDRESS=client.service_client.config.target_host)
-    return await run([sys.executable, str(REPO / "starter.py"), *args], env)
+async def starter(client: Client, *args: str, env: dict[str, str] | None = None) -> Completed:
+    """starter.py against the session's server (``env`` adds variables)."""
+    full = clean_env(TEMPORAL_ADDRESS=client.service_client.config.target_host, **(env or {}))
+    return await run([sys.executable, str(REPO / "starter.py"), *args], full)
 
 
 def own_worker_env(client: Client, workspace: Path) -> dict[str, str]:

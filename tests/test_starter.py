@@ -25,8 +25,10 @@ EXPECTED = {"North": 643.0, "South": 379.5, "East": 599.5, "West": 808.0}
 
 
 def clean_env(**extra: str) -> dict[str, str]:
+    """The environment without provider or Temporal settings, and without cross-run
+    memory (lessons from earlier test runs would change what a planner sees)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TEMPORAL_"))}
-    return {**env, **extra}
+    return {**env, "AGENT_MEMORY": "0", **extra}
 
 
 @pytest.mark.parametrize(

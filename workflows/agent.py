@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 from temporalio.workflow import ActivityCancellationType
 
@@ -30,11 +31,13 @@ with workflow.unsafe.imports_passed_through():
         ApprovalDecision,
         ApprovalRecord,
         DecideRequest,
+        Lesson,
         Phase,
         Plan,
         PlanDraft,
         PlanRequest,
         PlanVersion,
+        RecallRequest,
         RecoverOutcome,
         RecoverRequest,
         Review,
@@ -91,6 +94,7 @@ with workflow.unsafe.imports_passed_through():
         approval_details,
         digest,
         event_details,
+        lesson_text,
         preview,
         summarize_sinks,
     )
@@ -102,7 +106,7 @@ with workflow.unsafe.imports_passed_through():
         step_dependencies,
         validate_plan,
     )
-    from workflows.policy import Verdict, blocked_steps, judge
+    from workflows.policy import Verdict, arguments_hash, blocked_steps, judge
     from workflows.rate_limits import rate_delay
     from workflows.references import ReferenceProblem, condition_holds
     from workflows.saga import Saga
@@ -113,6 +117,8 @@ STEP_RETRY_DELAY = timedelta(seconds=30)
 MAX_RECOVERIES = 2  # on_failure "recover": LLM proposals per call
 AGENT_TOOL_PREVIEW = 2000  # characters of a tool result the agent's model sees
 MAX_UNCLAIMED_EVENTS = 1000  # events kept for wait_for_event steps that have not asked yet
+MEMORY_TIMEOUT = timedelta(seconds=30)
+MEMORY_RETRY = RetryPolicy(maximum_attempts=3)  # memory is a help: never hold a run up long
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -143,20 +149,65 @@ class AgentWorkflow:
         self._awaited: list[str] = []  # events wait_for_event steps wait for now
         self._asking: dict[str, asyncio.Lock] = {}  # one approval at a time per step
         self._saga = Saga()
+        self._lessons: list[str] = []  # recalled once, shown to every planning call
 
     @workflow.run
     async def run(self, run_input: RunInput) -> RunResult:
         """The loop, and the saga around it: a failed or cancelled run undoes what it did."""
         try:
-            return await self._plan_execute_review(run_input)
+            result = await self._plan_execute_review(run_input)
         except ApplicationError as failure:
-            if not await self._compensate(f"failed: {failure.message}"):
+            compensated = await self._compensate(f"failed: {failure.message}")
+            await self._remember("failed", failure.message)
+            if not compensated:
                 raise
             raise self._failure(failure.message, failure.type or "RunFailed") from None
         except asyncio.CancelledError:
             await self._compensate("was cancelled")
             self._set_phase(Phase.CANCELLED)
             raise
+        await self._remember("succeeded", result.answer)
+        return result
+
+    # -- cross-run memory (RunInput.memory: lessons in the worker's PostgreSQL) -------
+
+    async def _recall(self) -> list[str]:
+        """Lessons of earlier runs with similar goals, for the planner; none on trouble."""
+        try:
+            found: list[Lesson] = await workflow.execute_activity(
+                "recall",
+                RecallRequest(goal=self._input.goal),
+                result_type=list[Lesson],
+                start_to_close_timeout=MEMORY_TIMEOUT,
+                retry_policy=MEMORY_RETRY,
+                summary="recall lessons",
+            )
+        except ActivityError as exc:
+            workflow.logger.warning("No lessons recalled: %s", activity_failure(exc))
+            return []
+        return [f"{lesson.outcome} run for {lesson.goal!r}: {lesson.lesson}" for lesson in found]
+
+    async def _remember(self, outcome: Literal["succeeded", "failed"], summary: str) -> None:
+        """Store what this run learned; the run's outcome never depends on it."""
+        if not self._input.memory:
+            return
+        text = lesson_text(outcome, summary, list(self._steps.values()), self._superseded)
+        lesson = Lesson(
+            workflow_id=workflow.info().workflow_id,
+            goal=self._input.goal[:2000],
+            outcome=outcome,
+            lesson=text,
+        )
+        try:
+            await workflow.execute_activity(
+                "remember",
+                lesson,
+                start_to_close_timeout=MEMORY_TIMEOUT,
+                retry_policy=MEMORY_RETRY,
+                summary="remember the lesson",
+            )
+        except ActivityError as exc:
+            workflow.logger.warning("Lesson not stored: %s", activity_failure(exc))
 
     async def _plan_execute_review(self, run_input: RunInput) -> RunResult:
         if run_input.carried is not None:  # continued: pick up at the re-plan it stopped at
@@ -174,7 +225,10 @@ class AgentWorkflow:
                 raise self._failure("the given plan is invalid: " + "; ".join(errors))
             self._adopt(run_input.plan, "given plan", kept={})
         else:
-            await self._make_plan(PlanRequest(goal=run_input.goal), "initial plan")
+            self._lessons = await self._recall() if run_input.memory else []
+            await self._make_plan(
+                PlanRequest(goal=run_input.goal, lessons=self._lessons), "initial plan"
+            )
         while True:
             refused = await self._sign_off() if run_input.policy.plan_signoff else None
             if refused is None:
@@ -214,6 +268,7 @@ class AgentWorkflow:
             failed_steps=[self._digest(s) for s in self._in(StepStatus.FAILED)],
             feedback=feedback,
             previous_answer=previous_answer,
+            lessons=self._lessons,
         )
 
     # -- continue-as-new: long runs keep a bounded history ---------------------------
@@ -244,6 +299,7 @@ class AgentWorkflow:
             undo=self._saga.export(),
             approvals=self._desk.audit,
             events=self._events,
+            lessons=self._lessons,
             feedback=review.feedback,
             previous_answer=review.answer,
             reason=reason,
@@ -267,6 +323,7 @@ class AgentWorkflow:
         self._saga.restore(carried.undo)
         self._desk.audit = carried.approvals
         self._events = carried.events
+        self._lessons = carried.lessons
 
     def _first_started_at(self) -> datetime:
         """When the first run of this chain started (the wall-time budget counts from it)."""
@@ -628,6 +685,9 @@ class AgentWorkflow:
         try:
             calls = step_calls(step, dict(self._reference_context()))
             arguments = [call.params.model_dump(mode="json") for call in calls]
+            state.args_hash = arguments_hash(step.action, {"calls": list(arguments)})
+            if self._take_reused(step, state):
+                return
             approved = await self._permission(step, arguments)
             results = await self._run_calls(step, calls, approved)
         except CallFailed as failed:
@@ -648,6 +708,24 @@ class AgentWorkflow:
             state.attempts,
             extra={"step_id": step.id},
         )
+
+    def _take_reused(self, step: Step, state: StepState) -> bool:
+        """``starter.py retry``: the same step with the same arguments finished in an
+        earlier run, so take its output instead of doing it (and its side effects) again."""
+        reused = next(
+            (
+                r
+                for r in self._input.reuse
+                if (r.step_id, r.action, r.args_hash) == (step.id, step.action, state.args_hash)
+            ),
+            None,
+        )
+        if reused is None:
+            return False
+        state.output, state.reused_from = reused.output, reused.run_id
+        state.status, state.finished_at = StepStatus.SUCCEEDED, workflow.now()
+        self._started -= 1  # nothing ran: the step budget is not spent
+        return True
 
     async def _permission(self, step: Step, arguments: list[dict[str, JsonValue]]) -> bool:
         """The policy on the resolved arguments: blocked raises; "approve" asks a person

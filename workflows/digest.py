@@ -74,3 +74,23 @@ def event_details(workflow_id: str, name: str) -> str:
         f"{workflow_id} --name event --input '{payload}'` (the payload becomes the step's "
         "output), or Send a Signal named event in this UI."
     )
+
+
+LESSON_CHARS = 1500
+
+
+def lesson_text(
+    outcome: str, summary: str, steps: list[StepState], superseded: list[StepState]
+) -> str:
+    """What a finished run teaches a later one: its outcome, the steps that worked (action
+    and what they were given, in order) and the errors met on the way."""
+    worked = [s for s in steps if s.status.value == "succeeded"]
+    failed = [s for s in [*superseded, *steps] if s.status.value == "failed" and s.error]
+    parts = [f"{outcome}: {summary[:300]}"]
+    if worked:
+        parts.append("worked: " + " -> ".join(f"{s.action} ({s.title})" for s in worked))
+    if failed:
+        parts.append(
+            "failed: " + "; ".join(f"{s.action}: {s.error[:150]}" for s in failed if s.error)
+        )
+    return ". ".join(parts)[:LESSON_CHARS]

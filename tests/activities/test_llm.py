@@ -10,7 +10,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.llm import LlmActivities
-from activities.prompts import plan_schema
+from activities.prompts import plan_messages, plan_schema
 from contracts import (
     ActionContext,
     AgentTurnRequest,
@@ -216,3 +216,10 @@ async def test_an_agent_turn_offers_the_tools_and_returns_the_calls(
     assert answer.content == "done" and answer.tool_calls == [] and answer.usage.calls == 1
     assert scripted_llm.requests[1]["tool_choice"] == "none"
     assert "final answer now" in scripted_llm.requests[1]["messages"][-1]["content"]
+
+
+def test_the_planner_sees_recalled_lessons() -> None:
+    lesson = "succeeded run for 'totals': worked: file_read -> transform"
+    user = plan_messages(PlanRequest(goal="totals", lessons=[lesson]))[1]["content"]
+    assert "Lessons from earlier runs with similar goals" in user and lesson in user
+    assert "Lessons" not in plan_messages(PlanRequest(goal="totals"))[1]["content"]
