@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -560,7 +560,7 @@ class AgentWorkflow:
             self._set_phase(Phase.PLANNING)
             await self._unpaused()
             await self._within_budget(FOR_LLM_CALL)
-            draft = await workflow.execute_activity(
+            draft = await self._llm_activity(
                 "plan",
                 request.model_copy(update={"errors": errors, "rejected_plan": rejected}),
                 result_type=PlanDraft,
@@ -948,21 +948,26 @@ class AgentWorkflow:
         for turn in range(1, params.max_iterations + 1):
             await self._unpaused()
             await self._within_budget(FOR_LLM_CALL)
-            reply: AgentTurn = await workflow.execute_activity(
-                "agent_turn",
-                AgentTurnRequest(
-                    task=params.task,
-                    tools=params.tools,
-                    transcript=transcript,
-                    final=turn == params.max_iterations,
-                ),
-                result_type=AgentTurn,
-                start_to_close_timeout=LLM_TIMEOUT,
-                heartbeat_timeout=HEARTBEAT_TIMEOUT,
-                retry_policy=LLM_RETRY,
-                task_queue=self._input.llm_task_queue,
-                summary=f"{step.id}: agent turn {turn}",
-            )
+            try:
+                reply: AgentTurn = await workflow.execute_activity(
+                    "agent_turn",
+                    AgentTurnRequest(
+                        task=params.task,
+                        tools=params.tools,
+                        transcript=transcript,
+                        final=turn == params.max_iterations,
+                    ),
+                    result_type=AgentTurn,
+                    start_to_close_timeout=LLM_TIMEOUT,
+                    heartbeat_timeout=HEARTBEAT_TIMEOUT,
+                    retry_policy=LLM_RETRY,
+                    task_queue=self._input.llm_task_queue,
+                    summary=f"{step.id}: agent turn {turn}",
+                )
+            except ActivityError as exc:
+                raise CallFailed(
+                    f"AgentTurnFailed: {activity_failure(exc)}", for_good=False
+                ) from None
             self._add_step_usage(state, self._count(reply.usage))
             if not reply.tool_calls:
                 answer = {"answer": reply.content or "", "turns": turn, "tool_calls": calls}
@@ -1048,22 +1053,26 @@ class AgentWorkflow:
         await self._unpaused()
         await self._within_budget(FOR_LLM_CALL)
         arguments = params.model_dump(mode="json")
-        outcome = await workflow.execute_activity(
-            "recover",
-            RecoverRequest(
-                goal=self._input.goal,
-                step=step,
-                arguments=arguments,
-                error=failed.error,
-                attempt=attempt,
-            ),
-            result_type=RecoverOutcome,
-            start_to_close_timeout=LLM_TIMEOUT,
-            heartbeat_timeout=HEARTBEAT_TIMEOUT,
-            retry_policy=LLM_RETRY,
-            task_queue=self._input.llm_task_queue,
-            summary=f"recover {step.id}",
-        )
+        try:
+            outcome = await workflow.execute_activity(
+                "recover",
+                RecoverRequest(
+                    goal=self._input.goal,
+                    step=step,
+                    arguments=arguments,
+                    error=failed.error,
+                    attempt=attempt,
+                ),
+                result_type=RecoverOutcome,
+                start_to_close_timeout=LLM_TIMEOUT,
+                heartbeat_timeout=HEARTBEAT_TIMEOUT,
+                retry_policy=LLM_RETRY,
+                task_queue=self._input.llm_task_queue,
+                summary=f"recover {step.id}",
+            )
+        except ActivityError as exc:
+            detail = activity_failure(exc)
+            raise CallFailed(f"{failed.error}; recovery failed: {detail}", for_good=False) from None
         self._count(outcome.usage)
         proposal = outcome.recovery
         self._steps[step.id].recoveries.append(
@@ -1171,7 +1180,7 @@ class AgentWorkflow:
         self._set_phase(Phase.REVIEWING)
         await self._unpaused()
         await self._within_budget(FOR_LLM_CALL)
-        outcome = await workflow.execute_activity(
+        outcome = await self._llm_activity(
             "review",
             ReviewRequest(
                 goal=self._input.goal,
@@ -1188,6 +1197,16 @@ class AgentWorkflow:
         self._count(outcome.usage)
         review: Review = outcome.review
         return review
+
+    async def _llm_activity(self, name: str, request: object, **options: Any) -> Any:
+        """Plan or review: when the LLM provider fails for good (a rejected key, a bad
+        model name) or beyond its retries, the run fails with that reason, undone."""
+        try:
+            return await workflow.execute_activity(name, request, **options)
+        except ActivityError as exc:
+            raise self._failure(
+                f"the {name} call to the LLM failed: {activity_failure(exc)}", "LlmFailed"
+            ) from None
 
     def _in(self, status: StepStatus) -> list[StepState]:
         return [s for s in self._steps.values() if s.status is status]

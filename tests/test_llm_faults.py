@@ -1,0 +1,91 @@
+"""LLM faults at a scripted provider, through the real client, activities and workflow:
+429 with Retry-After, 500s, malformed and truncated JSON still end in a finished run;
+a 401 fails the run at once with a message that says what to fix."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.http import HttpActions
+from activities.llm import LlmActivities
+from activities.sql import SqlActions
+from runtime.llm_provider import LlmProvider
+from runtime.settings import Settings
+from runtime.workers import agent_activities
+from tests.scripted_llm import Fault, ScriptedLlm
+from tests.workflows.runs import DEMO_PLAN, activity_types, run_failure, start
+from workflows.agent import AgentWorkflow
+
+
+@asynccontextmanager
+async def real_llm_worker(client: Client, task_queue: str, base_url: str) -> AsyncIterator[None]:
+    provider = LlmProvider(Settings(openai_base_url=base_url, openai_api_key="sk-x", model="m"))
+    try:
+        async with httpx.AsyncClient() as http:
+            with ThreadPoolExecutor(2) as pool:
+                activities = agent_activities(
+                    LlmActivities(provider), HttpActions(http), SqlActions(None)
+                )
+                async with Worker(
+                    client,
+                    task_queue=task_queue,
+                    workflows=[AgentWorkflow],
+                    activities=activities,
+                    activity_executor=pool,
+                ):
+                    yield
+    finally:
+        await provider.aclose()
+
+
+async def test_a_run_gets_through_throttling_errors_and_bad_json(
+    client: Client, task_queue: str, workspace: Path, scripted_llm: ScriptedLlm
+) -> None:
+    scripted_llm.queue(
+        "plan",
+        Fault(429, headers={"Retry-After": "1"}),
+        Fault(500),
+        '{"steps": [{"id": "read", "title": ',  # truncated: goes back as a repair
+        DEMO_PLAN.model_dump(mode="json"),
+    )
+    scripted_llm.queue(
+        "review",
+        '{"answer": "North 643", "verdict": "maybe"}',  # malformed verdict: retried
+        {"answer": "North 643", "verdict": "done"},
+    )
+    async with real_llm_worker(client, task_queue, scripted_llm.base_url):
+        handle = await start(client, task_queue, workspace)
+        result = await handle.result()
+
+    assert result.status == "succeeded" and result.answer == "North 643"
+    assert scripted_llm.kinds() == ["plan"] * 4 + ["review"] * 2
+    assert await activity_types(handle) == [
+        "plan",
+        "plan",
+        "file_read",
+        "transform",
+        "file_write",
+        "review",
+    ]
+    assert result.plans[0].reason == "initial plan" and len(result.plans) == 1
+
+
+async def test_a_rejected_key_fails_the_run_at_once_and_says_so(
+    client: Client, task_queue: str, workspace: Path, scripted_llm: ScriptedLlm
+) -> None:
+    scripted_llm.queue("plan", Fault(401, '{"error": {"message": "Incorrect API key"}}'))
+    async with real_llm_worker(client, task_queue, scripted_llm.base_url):
+        handle = await start(client, task_queue, workspace)
+        failure = await run_failure(handle)
+
+    assert scripted_llm.kinds() == ["plan"]  # no retry of a 401
+    assert failure.type == "LlmFailed"
+    assert str(failure.message).startswith("the plan call to the LLM failed: ")
+    assert "401" in str(failure.message) and "Incorrect API key" in str(failure.message)
