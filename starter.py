@@ -35,7 +35,14 @@ from examples.catalog import (
     prepare_workspace,
 )
 from runtime import devserver
-from runtime.connection import connect, connect_config, default_address, explicit_address, pollers
+from runtime.connection import (
+    connect,
+    connect_config,
+    connect_when_ready,
+    default_address,
+    explicit_address,
+    pollers,
+)
 from runtime.decisions import DecisionRefused, decide, pending_text, prompter, status_text
 from runtime.manifest import run_manifest
 from runtime.offline_model import OfflineModelUnavailable
@@ -218,16 +225,19 @@ def build_input(args: argparse.Namespace, example_api: str | None = None) -> Run
     if args.max_parallel < 1:
         raise UsageProblem("--max-parallel must be at least 1")
     review = args.review if args.review is not None else plan is None
-    return RunInput(
-        goal=goal or f"Run the plan in {args.plan}",
-        workspace=str(args.workspace.resolve()),
-        plan=plan,
-        review=review,
-        max_parallel=args.max_parallel,
-        policy=policy,
-        budget=budget,
-        compensate=args.compensate,
-    )
+    try:
+        return RunInput(
+            goal=goal or f"Run the plan in {args.plan}",
+            workspace=str(args.workspace.resolve()),
+            plan=plan,
+            review=review,
+            max_parallel=args.max_parallel,
+            policy=policy,
+            budget=budget,
+            compensate=args.compensate,
+        )
+    except ValidationError as exc:  # e.g. a goal over the limit, or --max-parallel too high
+        raise UsageProblem(format_validation_error(exc)) from exc
 
 
 def example_input(
@@ -291,7 +301,7 @@ async def open_client(
                 f"{settings.state_dir}); stop it with: python starter.py --stop-server"
             )
         print(f"Temporal Web UI: http://{host}:{port + devserver.UI_PORT_OFFSET}")
-        return await connect(config, default_address(), interceptors)
+        return await connect_when_ready(config, default_address(), interceptors)
     return await connect(config, interceptors=interceptors)
 
 

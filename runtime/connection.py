@@ -3,6 +3,8 @@ and whether any worker is polling a task queue."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,6 +20,7 @@ from runtime.codec import codec_from_env, data_converter
 from runtime.devserver import DEFAULT_HOST, DEFAULT_PORT
 
 LIVE_POLLER_WINDOW = timedelta(seconds=90)
+READY_TIMEOUT_SECONDS = 30.0
 
 
 def connect_config(profile: str | None = None) -> dict[str, Any]:
@@ -73,3 +76,21 @@ async def pollers(client: Client, task_queue: str) -> list[datetime]:
         )
     )
     return [p.last_access_time.ToDatetime(tzinfo=UTC) for p in response.pollers]
+
+
+async def connect_when_ready(
+    config: dict[str, Any],
+    address: str,
+    interceptors: Sequence[Interceptor] = (),
+    timeout: float = READY_TIMEOUT_SECONDS,
+) -> Client:
+    """``connect`` to a server that was just started: its port opens before its frontend
+    is healthy ("Frontend is not healthy yet", measured under load), so retry briefly."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return await connect(config, address, interceptors)
+        except RuntimeError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)

@@ -10,15 +10,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import JsonValue, ValidationError
+    from pydantic import BaseModel, JsonValue, ValidationError
 
     from contracts import (
         CATALOG,
@@ -119,6 +119,21 @@ AGENT_TOOL_PREVIEW = 2000  # characters of a tool result the agent's model sees
 MAX_UNCLAIMED_EVENTS = 1000  # events kept for wait_for_event steps that have not asked yet
 MEMORY_TIMEOUT = timedelta(seconds=30)
 MEMORY_RETRY = RetryPolicy(maximum_attempts=3)  # memory is a help: never hold a run up long
+
+
+SignalInput = TypeVar("SignalInput", bound=BaseModel)
+
+
+def _signal_input(name: str, payload: RawValue, model: type[SignalInput]) -> SignalInput | None:
+    """A signal's input, or None (logged) when it is not what the signal takes: a signal
+    anyone can send must never fail a workflow task, which would leave the run stuck
+    (found by fuzzing; the SDK fails the task when typed arguments do not decode)."""
+    try:
+        value = workflow.payload_converter().from_payload(payload.payload)
+        return model.model_validate(value)
+    except (ValidationError, ValueError, TypeError) as exc:
+        workflow.logger.warning("Ignored %s signal with unusable input: %s", name, exc)
+        return None
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -418,15 +433,19 @@ class AgentWorkflow:
         description='Approve what awaits approval (a step, "plan" or "budget"). '
         'Input: {"step_id": "...", "note": "..."}'
     )
-    def approve(self, decision: ApprovalDecision) -> None:
-        self._decide(decision, approve=True, via="signal")
+    def approve(self, payload: RawValue) -> None:
+        decision = _signal_input("approve", payload, ApprovalDecision)
+        if decision is not None:
+            self._decide(decision, approve=True, via="signal")
 
     @workflow.signal(
         description='Reject what awaits approval (a step, "plan" or "budget"). '
         'Input: {"step_id": "...", "note": "..."}'
     )
-    def reject(self, decision: ApprovalDecision) -> None:
-        self._decide(decision, approve=False, via="signal")
+    def reject(self, payload: RawValue) -> None:
+        decision = _signal_input("reject", payload, ApprovalDecision)
+        if decision is not None:
+            self._decide(decision, approve=False, via="signal")
 
     @workflow.update(
         description="Approve or reject what awaits approval and get the audit record back. "
@@ -457,7 +476,10 @@ class AgentWorkflow:
         description="A named event for wait_for_event steps (kept until one asks for it). "
         'Input: {"name": "...", "payload": <any JSON>}'
     )
-    def event(self, event: RunEvent) -> None:
+    def event(self, payload: RawValue) -> None:
+        event = _signal_input("event", payload, RunEvent)
+        if event is None:
+            return
         unclaimed = sum(len(queue) for queue in self._events.values())
         if unclaimed >= MAX_UNCLAIMED_EVENTS:
             workflow.logger.warning("Dropped event %r: %d unclaimed", event.name, unclaimed)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import jmespath
 import jmespath.exceptions
+from jmespath.parser import ParsedResult
 from pydantic import JsonValue
 
 from contracts.artifacts import artifact_size, is_artifact
@@ -83,9 +85,9 @@ def check_expression(expression: str, *, per_item: bool = False) -> list[str]:
     if not expression:
         return ["empty expression; write e.g. steps.<id>.output"]
     try:
-        jmespath.compile(expression)
-    except jmespath.exceptions.JMESPathError as exc:
-        return [f"invalid JMESPath {expression!r}: {str(exc).splitlines()[0]}"]
+        _parsed(expression)
+    except ReferenceProblem as exc:
+        return [str(exc)]
     if _STEP_REF.search(expression):
         return []
     if uses_item(expression):
@@ -147,10 +149,30 @@ def evaluate(expression: str, context: Mapping[str, Any]) -> Any:
             f"for history); pass ${{steps.{stored}.output}} whole to a transform step and "
             "use that step's (smaller) output"
         )
+    parsed = _parsed(expression)
     try:
-        return jmespath.search(expression, context)
-    except jmespath.exceptions.JMESPathError as exc:
+        return parsed.search(context)
+    except (jmespath.exceptions.JMESPathError, ValueError, TypeError) as exc:
         raise ReferenceProblem(f"cannot evaluate {expression!r}: {exc}") from exc
+
+
+def _parsed(expression: str) -> ParsedResult:
+    """The compiled expression; any way it can be malformed becomes a ReferenceProblem
+    (found by fuzzing: a bad JSON literal raises a plain ValueError, and a bare `text`
+    literal only warns that it is deprecated)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PendingDeprecationWarning)
+            return jmespath.compile(expression)
+    except PendingDeprecationWarning:
+        raise ReferenceProblem(
+            f'invalid JMESPath {expression!r}: a `literal` must be JSON, e.g. `"text"` or '
+            "`1`; or write 'text' for a string"
+        ) from None
+    except (jmespath.exceptions.JMESPathError, ValueError) as exc:
+        raise ReferenceProblem(
+            f"invalid JMESPath {expression!r}: {str(exc).splitlines()[0]}"
+        ) from exc
 
 
 def resolve(value: JsonValue, context: Mapping[str, Any]) -> JsonValue:
