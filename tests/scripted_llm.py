@@ -8,6 +8,7 @@ offering tools, or "llm" for plain calls. An item is content (a string), ``ToolC
 from __future__ import annotations
 
 import json
+import random
 import threading
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
@@ -41,6 +42,11 @@ class ScriptedLlm:
     def __init__(self) -> None:
         self.queues: dict[str, deque[str | Fault | ToolCalls | Hold]] = defaultdict(deque)
         self.requests: list[dict[str, Any]] = []
+        self.always: dict[str, str] = {}  # the answer of a kind once its queue is empty
+        self.fault_rate = 0.0  # chaos: this share of calls gets a fault instead
+        self.faults_sent: list[str] = []
+        self._chaos = random.Random(0)
+        self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -51,6 +57,27 @@ class ScriptedLlm:
     def queue(self, kind: str, *items: str | Fault | ToolCalls | Hold | dict[str, Any]) -> None:
         for item in items:
             self.queues[kind].append(json.dumps(item) if isinstance(item, dict) else item)
+
+    def answer_always(self, kind: str, item: dict[str, Any] | str) -> None:
+        self.always[kind] = json.dumps(item) if isinstance(item, dict) else item
+
+    def inject_faults(self, rate: float, seed: int) -> None:
+        """From now on, about ``rate`` of calls get a 429 (Retry-After), a 500, or a
+        truncated JSON answer, chosen by a seeded generator; the script is not consumed."""
+        self.fault_rate, self._chaos = rate, random.Random(seed)
+
+    def _next(self, kind: str) -> str | Fault | ToolCalls | Hold:
+        with self._lock:
+            if self.fault_rate and self._chaos.random() < self.fault_rate:
+                fault: str | Fault = self._chaos.choice(
+                    [Fault(429, headers={"Retry-After": "1"}), Fault(500), '{"answer": "cut']
+                )
+                self.faults_sent.append(fault if isinstance(fault, str) else str(fault.status))
+                return fault
+            queue = self.queues[kind]
+            if queue:
+                return queue.popleft()
+            return self.always.get(kind) or Fault(500, "script exhausted")
 
     def start(self) -> ScriptedLlm:
         self._thread.start()
@@ -73,8 +100,7 @@ class ScriptedLlm:
             def do_POST(self) -> None:
                 request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 scripted.requests.append(request)
-                queue = scripted.queues[_kind(request)]
-                item = queue.popleft() if queue else Fault(500, "script exhausted")
+                item = scripted._next(_kind(request))
                 if isinstance(item, Fault):
                     return self._send(item.status, item.body, item.headers)
                 if isinstance(item, Hold):

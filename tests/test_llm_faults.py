@@ -4,6 +4,7 @@ a 401 fails the run at once with a message that says what to fix."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -89,3 +90,18 @@ async def test_a_rejected_key_fails_the_run_at_once_and_says_so(
     assert failure.type == "LlmFailed"
     assert str(failure.message).startswith("the plan call to the LLM failed: ")
     assert "401" in str(failure.message) and "Incorrect API key" in str(failure.message)
+
+
+async def test_runs_complete_when_a_third_of_llm_calls_fail(
+    client: Client, task_queue: str, workspace: Path, scripted_llm: ScriptedLlm
+) -> None:
+    scripted_llm.answer_always("plan", DEMO_PLAN.model_dump(mode="json"))
+    scripted_llm.answer_always("review", {"answer": "North 643", "verdict": "done"})
+    scripted_llm.inject_faults(0.3, seed=3)
+    async with real_llm_worker(client, task_queue, scripted_llm.base_url):
+        handles = [await start(client, task_queue, workspace) for _ in range(6)]
+        results = await asyncio.gather(*(handle.result() for handle in handles))
+
+    assert [r.status for r in results] == ["succeeded"] * 6
+    assert len(scripted_llm.faults_sent) >= 3  # seeded: about 30 % of ~18 calls
+    assert {"429", "500", '{"answer": "cut'} >= set(scripted_llm.faults_sent)
