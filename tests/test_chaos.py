@@ -12,23 +12,27 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
 from temporalio.client import Client
 
 from contracts import ApprovalDecision, Policy
 from tests.local_http import LocalHttp
+from tests.scripted_llm import Hold, ScriptedLlm
 from tests.test_starter import REPO, clean_env
-from tests.workflows.runs import pending_approval, plan, start
+from tests.workflows.runs import DEMO_PLAN, activity_types, pending_approval, plan, start
 from workflows.agent import AgentWorkflow
 
 
 @asynccontextmanager
 async def worker_process(
-    client: Client, task_queue: str
+    client: Client, task_queue: str, llm_url: str | None = None
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     """worker.py as its own process (killed with SIGKILL by the test, or stopped here)."""
     env = clean_env(
         TEMPORAL_ADDRESS=client.service_client.config.target_host, AGENT_TASK_QUEUE=task_queue
     )
+    if llm_url:
+        env |= {"OPENAI_BASE_URL": llm_url, "OPENAI_API_KEY": "sk-chaos"}
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         str(REPO / "worker.py"),
@@ -156,3 +160,72 @@ async def test_killing_the_worker_while_a_person_decides(
     assert result.status == "succeeded" and world.posts == 1
     assert (workspace / "log.txt").read_text() == "1\n" and not (workspace / "old.txt").exists()
     assert [a.outcome for a in result.approvals] == ["approved"]
+
+
+async def kinds_seen(llm: ScriptedLlm, kind: str) -> None:
+    async with asyncio.timeout(30):
+        while kind not in llm.kinds():
+            await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize("moment", ["plan", "review"])
+async def test_killing_the_worker_during_an_llm_call(
+    client: Client, task_queue: str, workspace: Path, scripted_llm: ScriptedLlm, moment: str
+) -> None:
+    hold = Hold(threading.Event(), "")
+    plan_json = DEMO_PLAN.model_dump_json()
+    review_json = json.dumps({"answer": "North 643", "verdict": "done"})
+    if moment == "plan":
+        scripted_llm.queue("plan", Hold(hold.release, plan_json), plan_json)
+        scripted_llm.queue("review", review_json)
+    else:
+        scripted_llm.queue("plan", plan_json)
+        scripted_llm.queue("review", Hold(hold.release, review_json), review_json)
+    try:
+        async with worker_process(client, task_queue, scripted_llm.base_url) as first:
+            handle = await start(client, task_queue, workspace)
+            await kinds_seen(scripted_llm, moment)
+            first.send_signal(signal.SIGKILL)  # while the model is "thinking"
+            await first.wait()
+        hold.release.set()
+        async with worker_process(client, task_queue, scripted_llm.base_url):
+            async with asyncio.timeout(60):  # the lost call times out on its heartbeat
+                result = await handle.result()
+    finally:
+        hold.release.set()
+    assert result.status == "succeeded" and result.answer == "North 643"
+    assert scripted_llm.kinds().count(moment) == 2  # the lost call, then its retry
+    assert (await activity_types(handle)).count("file_write") == 1  # written once
+
+
+async def test_killing_the_worker_during_a_parallel_batch(
+    client: Client, task_queue: str, workspace: Path
+) -> None:
+    world = World()
+    slow = [
+        {
+            "id": f"slow{n}",
+            "action": "http_request",
+            "depends_on": ["order"],
+            "params": {"url": world.server.url(f"/slow?n={n}")},
+        }
+        for n in range(3)
+    ]
+    steps = [world.plan_steps(False)[0], *slow]
+    try:
+        async with worker_process(client, task_queue) as first:
+            handle = await start(
+                client, task_queue, workspace, plan=plan(*steps), review=False, policy=POLICY
+            )
+            assert await asyncio.to_thread(world.slow_started.wait, 30)
+            first.send_signal(signal.SIGKILL)  # the three GETs run in parallel now
+            await first.wait()
+        world.release.set()
+        async with worker_process(client, task_queue):
+            async with asyncio.timeout(60):
+                result = await handle.result()
+    finally:
+        world.release.set()
+        world.server.stop()
+    assert result.status == "succeeded" and world.posts == 1
+    assert [s.status.value for s in result.steps] == ["succeeded"] * 4
