@@ -15,8 +15,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureEr
 from temporalio.exceptions import ApplicationError
 
 from contracts import Plan, RunResult, RunStatus, Step, StepState
-from workflows.plan_checks import step_dependencies
-from workflows.references import param_expressions, referenced_steps
+from workflows.plan_checks import step_dependencies, steps_read
 
 WAIT_WORTH_NOTING_SECONDS = 1.0
 
@@ -174,10 +173,7 @@ def _needless(definitions: dict[str, Step], states: dict[str, StepState]) -> lis
         step = definitions.get(key)
         if step is None:
             continue
-        expressions, _ = param_expressions(step.params)
-        read: set[str] = set()
-        for expression in [*expressions, step.when or "", step.foreach or ""]:
-            read |= referenced_steps(expression)
+        read = steps_read(step)
         for dependency in step.depends_on:
             if dependency not in read:
                 found.append(f"{key} waits for {dependency} but never reads its output")

@@ -20,15 +20,19 @@ from workflows.references import (
 MAX_STEPS = 500  # a run that needs more should be split into sub-goals
 
 
+def steps_read(step: Step) -> set[str]:
+    """Every step the step's params, ``when`` or ``foreach`` reference (itself included,
+    if it wrongly does)."""
+    expressions, _ = param_expressions(step.params)
+    found: set[str] = set()
+    for expression in [*expressions, step.when or "", step.foreach or ""]:
+        found |= referenced_steps(expression)
+    return found
+
+
 def step_dependencies(step: Step) -> set[str]:
     """Explicit ``depends_on`` plus every step referenced by params, ``when`` or ``foreach``."""
-    expressions, _ = param_expressions(step.params)
-    expressions += [e for e in (step.when, step.foreach) if e]
-    found = set(step.depends_on)
-    for expression in expressions:
-        found |= referenced_steps(expression)
-    found.discard(step.id)
-    return found
+    return (set(step.depends_on) | steps_read(step)) - {step.id}
 
 
 def format_validation_error(error: ValidationError) -> str:
@@ -136,10 +140,7 @@ def validate_plan(plan: Plan, finished: Mapping[str, Step] | None = None) -> lis
                     f"step '{step.id}' {name}: {problem}" for problem in check_expression(condition)
                 ]
         dependencies = step_dependencies(step)
-        if any(
-            step.id in referenced_steps(e)
-            for e in [*expressions, step.when or "", step.foreach or ""]
-        ):
+        if step.id in steps_read(step):
             errors.append(
                 f"step '{step.id}' reads its own output (steps.{step.id}), which does not exist "
                 "before it runs; reference an earlier step's output instead"

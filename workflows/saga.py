@@ -8,7 +8,6 @@ did finish (a foreach item, say) are undone too: what happened in the world coun
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from contracts.plan import Compensation
 from contracts.run import CompensationRecord, UndoEntry
@@ -16,34 +15,25 @@ from contracts.run import CompensationRecord, UndoEntry
 Undo = Callable[[str, int | None, Compensation], Awaitable[CompensationRecord]]
 
 
-@dataclass(frozen=True)
-class _Finished:
-    step_id: str
-    item: int | None
-    undo: tuple[Compensation, ...]
-
-
 class Saga:
     """The run's ledger of undoable calls, oldest first."""
 
     def __init__(self) -> None:
-        self._finished: list[_Finished] = []
+        self._finished: list[UndoEntry] = []
         self.records: list[CompensationRecord] = []
 
     def record(self, step_id: str, item: int | None, undo: list[Compensation]) -> None:
         """Remember how to undo one finished call (nothing to remember: a pure read)."""
         if undo:
-            self._finished.append(_Finished(step_id, item, tuple(undo)))
+            self._finished.append(UndoEntry(step_id=step_id, item=item, undo=list(undo)))
 
     def export(self) -> list[UndoEntry]:
         """The ledger, to carry across continue-as-new."""
-        return [
-            UndoEntry(step_id=d.step_id, item=d.item, undo=list(d.undo)) for d in self._finished
-        ]
+        return list(self._finished)
 
     def restore(self, entries: list[UndoEntry]) -> None:
         """Take over a ledger carried from the previous run."""
-        self._finished = [_Finished(e.step_id, e.item, tuple(e.undo)) for e in entries]
+        self._finished = list(entries)
 
     def pending(self) -> list[Compensation]:
         """Every undo not run yet, in the order to run them (newest call first)."""
