@@ -9,13 +9,13 @@ Temporal owns retries, so every attempt is visible in history. Structured answer
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 import openai
 from openai.types.chat import ChatCompletionMessage
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Tracer
-from pydantic import JsonValue, ValidationError
+from pydantic import BaseModel, JsonValue, ValidationError
 from temporalio import activity
 
 from activities.errors import action_error, from_openai
@@ -50,6 +50,7 @@ from contracts import (
 from contracts.actions import LlmParams
 from runtime.llm_provider import LlmProvider
 
+Answer = TypeVar("Answer", bound=BaseModel)
 # A 3-step plan is ~450 tokens; a cap well below what the LLM timeout allows turns a
 # runaway generation (measured: one hit the 5-minute timeout) into a quick repair.
 PLAN_MAX_TOKENS = 1500
@@ -134,6 +135,29 @@ class LlmActivities:
         choice = completion.choices[0]
         return choice.message, usage, choice.finish_reason
 
+    async def _answer(
+        self,
+        messages: list[dict[str, Any]],
+        max_tokens: int,
+        name: str,
+        schema: dict[str, Any],
+        model: type[Answer],
+        invalid: str,
+    ) -> tuple[Answer, Usage]:
+        """A structured answer under ``schema``; one that does not validate is retried
+        (LlmBadAnswer, retryable: the next attempt samples with another seed)."""
+        content, usage, _ = await self._chat(
+            messages, max_tokens=max_tokens, response_format=_json_schema(name, schema)
+        )
+        try:
+            return model.model_validate_json(content), usage
+        except ValidationError as exc:
+            raise action_error(
+                f"{invalid}: {'; '.join(_errors_of(exc))}",
+                error_type="LlmBadAnswer",
+                retryable=True,
+            ) from exc
+
     @activity.defn(name="plan")
     async def plan(self, request: PlanRequest) -> PlanDraft:
         """Ask for a plan under the catalog's schema; parse errors go back as ``errors``."""
@@ -159,36 +183,29 @@ class LlmActivities:
     @activity.defn(name="review")
     async def review(self, request: ReviewRequest) -> ReviewOutcome:
         """Judge the results; an unreadable verdict is retried (sampling differs)."""
-        content, usage, _ = await self._chat(
+        review, usage = await self._answer(
             review_messages(request),
-            max_tokens=REVIEW_MAX_TOKENS,
-            response_format=_json_schema("review", review_schema()),
+            REVIEW_MAX_TOKENS,
+            "review",
+            review_schema(),
+            Review,
+            "the reviewer's answer is not a valid verdict",
         )
-        try:
-            return ReviewOutcome(review=Review.model_validate_json(content), usage=usage)
-        except ValidationError as exc:
-            raise action_error(
-                f"the reviewer's answer is not a valid verdict: {'; '.join(_errors_of(exc))}",
-                error_type="LlmBadAnswer",
-                retryable=True,
-            ) from exc
+        return ReviewOutcome(review=review, usage=usage)
 
     @activity.defn(name="recover")
     async def recover(self, request: RecoverRequest) -> RecoverOutcome:
         """Propose a way past a failed step; an unreadable proposal is retried."""
-        content, usage, _ = await self._chat(
+        schema = recover_schema(request.step.action)
+        recovery, usage = await self._answer(
             recover_messages(request),
-            max_tokens=RECOVER_MAX_TOKENS,
-            response_format=_json_schema("recovery", recover_schema(request.step.action)),
+            RECOVER_MAX_TOKENS,
+            "recovery",
+            schema,
+            Recovery,
+            "the recovery answer is not valid",
         )
-        try:
-            return RecoverOutcome(recovery=Recovery.model_validate_json(content), usage=usage)
-        except ValidationError as exc:
-            raise action_error(
-                f"the recovery answer is not valid: {'; '.join(_errors_of(exc))}",
-                error_type="LlmBadAnswer",
-                retryable=True,
-            ) from exc
+        return RecoverOutcome(recovery=recovery, usage=usage)
 
     @activity.defn(name="agent_turn")
     async def agent_turn(self, request: AgentTurnRequest) -> AgentTurn:

@@ -23,7 +23,6 @@ import httpx
 from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from activities.http import HttpActions
 from activities.llm import LlmActivities
@@ -32,7 +31,7 @@ from contracts import Plan, RunInput, RunResult
 from runtime.devserver import SPEED_ARGS, find_temporal_cli
 from runtime.llm_provider import LlmProvider
 from runtime.settings import Settings
-from runtime.workers import agent_activities
+from runtime.workers import build_worker
 from workflows.agent import AgentWorkflow
 
 ANSWER = "A finding worth passing on. " * 12  # ~340 characters, like a short LLM answer
@@ -112,22 +111,18 @@ async def dev_server(tuned: bool = True) -> WorkflowEnvironment:
 
 
 @asynccontextmanager
-async def agent_worker(
-    client: Client, llm_url: str, *, slots: int = 200, extra: list[Any] | None = None
-) -> AsyncIterator[str]:
+async def agent_worker(client: Client, llm_url: str, *, slots: int = 200) -> AsyncIterator[str]:
     """A worker with the real activities (LLM at ``llm_url``); yields its task queue."""
     queue = f"bench-{uuid.uuid4().hex[:6]}"
     provider = LlmProvider(Settings(openai_base_url=llm_url, model="latency-model"))
     async with httpx.AsyncClient() as http:
         with ThreadPoolExecutor(8) as pool:
-            activities = agent_activities(
-                LlmActivities(provider), HttpActions(http), SqlActions(None)
-            )
-            async with Worker(
+            async with build_worker(
                 client,
                 task_queue=queue,
-                workflows=[AgentWorkflow, *(extra or [])],
-                activities=[*activities],
+                llm=LlmActivities(provider),
+                http=HttpActions(http),
+                sql=SqlActions(None),
                 activity_executor=pool,
                 max_concurrent_activities=slots,
                 max_concurrent_workflow_tasks=slots,

@@ -12,17 +12,15 @@ from pathlib import Path
 
 import httpx
 from temporalio.client import Client
-from temporalio.worker import Worker
 
 from activities.http import HttpActions
 from activities.llm import LlmActivities
 from activities.sql import SqlActions
 from runtime.llm_provider import LlmProvider
 from runtime.settings import Settings
-from runtime.workers import agent_activities
+from runtime.workers import build_worker
 from tests.scripted_llm import Fault, ScriptedLlm
 from tests.workflows.runs import DEMO_PLAN, activity_types, run_failure, start
-from workflows.agent import AgentWorkflow
 
 
 @asynccontextmanager
@@ -31,14 +29,12 @@ async def real_llm_worker(client: Client, task_queue: str, base_url: str) -> Asy
     try:
         async with httpx.AsyncClient() as http:
             with ThreadPoolExecutor(2) as pool:
-                activities = agent_activities(
-                    LlmActivities(provider), HttpActions(http), SqlActions(None)
-                )
-                async with Worker(
+                async with build_worker(
                     client,
                     task_queue=task_queue,
-                    workflows=[AgentWorkflow],
-                    activities=activities,
+                    llm=LlmActivities(provider),
+                    http=HttpActions(http),
+                    sql=SqlActions(None),
                     activity_executor=pool,
                 ):
                     yield

@@ -16,7 +16,6 @@ from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from activities.http import HttpActions
 from activities.llm import LlmActivities
@@ -24,10 +23,9 @@ from activities.sql import SqlActions
 from runtime.llm_provider import LlmProvider
 from runtime.settings import Settings, SettingsProblem
 from runtime.telemetry import configure_tracing, exporter_name, tracing_interceptors
-from runtime.workers import agent_activities
+from runtime.workers import build_worker
 from tests.scripted_llm import ScriptedLlm
 from tests.workflows.runs import DEMO_PLAN, start
-from workflows.agent import AgentWorkflow
 
 
 async def test_a_run_makes_one_span_tree_down_to_the_llm_calls(
@@ -47,14 +45,12 @@ async def test_a_run_makes_one_span_tree_down_to_the_llm_calls(
     try:
         async with httpx.AsyncClient() as http:
             with ThreadPoolExecutor(2) as pool:
-                activities = agent_activities(
-                    LlmActivities(llm, tracer), HttpActions(http), SqlActions(None)
-                )
-                async with Worker(
+                async with build_worker(
                     client,
                     task_queue=task_queue,
-                    workflows=[AgentWorkflow],
-                    activities=activities,
+                    llm=LlmActivities(llm, tracer),
+                    http=HttpActions(http),
+                    sql=SqlActions(None),
                     activity_executor=pool,
                 ):
                     handle = await start(client, task_queue, workspace)
