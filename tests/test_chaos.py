@@ -6,19 +6,20 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import sys
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 
-from contracts import ApprovalDecision, Policy
+from contracts import ApprovalDecision, Policy, RunResult
 from tests.local_http import LocalHttp
+from tests.processes import spawn_worker
 from tests.scripted_llm import Hold, ScriptedLlm
-from tests.test_starter import REPO, clean_env
+from tests.test_starter import clean_env
 from tests.workflows.runs import DEMO_PLAN, activity_types, pending_approval, plan, start
 from workflows.agent import AgentWorkflow
 
@@ -33,19 +34,38 @@ async def worker_process(
     )
     if llm_url:
         env |= {"OPENAI_BASE_URL": llm_url, "OPENAI_API_KEY": "sk-chaos"}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(REPO / "worker.py"),
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    process = await spawn_worker(env)
     try:
         yield process
     finally:
         if process.returncode is None:
             process.terminate()
         await process.wait()
+
+
+Handle = WorkflowHandle[Any, RunResult]
+Moment = Callable[[Handle], Awaitable[object]]
+
+
+async def through_a_kill(
+    client: Client,
+    task_queue: str,
+    begin: Callable[[], Awaitable[Handle]],
+    moment: Moment,
+    after_kill: Moment,
+    llm_url: str | None = None,
+) -> tuple[Handle, RunResult]:
+    """Start a run on a worker.py, SIGKILL that process at ``moment``, do ``after_kill``
+    (release a call, a person's decision), then let a new worker.py finish the run."""
+    async with worker_process(client, task_queue, llm_url) as first:
+        handle = await begin()
+        await moment(handle)
+        first.send_signal(signal.SIGKILL)
+        await first.wait()
+    await after_kill(handle)
+    async with worker_process(client, task_queue, llm_url):
+        async with asyncio.timeout(60):  # a lost call first times out on its heartbeat
+            return handle, await handle.result()
 
 
 class World:
@@ -65,6 +85,12 @@ class World:
         self.slow_started.set()
         self.release.wait(timeout=60)
         return 200, {"Content-Type": "application/json"}, b'{"slow": "done"}'
+
+    async def slow_call_in_flight(self, handle: Handle) -> None:
+        assert await asyncio.to_thread(self.slow_started.wait, 30)
+
+    async def let_slow_calls_answer(self, handle: Handle) -> None:
+        self.release.set()
 
     def plan_steps(self, approve_write: bool) -> list[dict[str, object]]:
         steps: list[dict[str, object]] = [
@@ -105,23 +131,15 @@ async def test_killing_the_worker_during_a_call_loses_nothing_and_repeats_nothin
     client: Client, task_queue: str, workspace: Path
 ) -> None:
     world = World()
-    try:
-        async with worker_process(client, task_queue) as first:
-            handle = await start(
-                client,
-                task_queue,
-                workspace,
-                plan=plan(*world.plan_steps(False)),
-                review=False,
-                policy=POLICY,
-            )
-            assert await asyncio.to_thread(world.slow_started.wait, 30)
-            first.send_signal(signal.SIGKILL)  # mid-call: the slow GET is in flight
-            await first.wait()
-        world.release.set()  # the retried GET (on the new worker) answers at once
-        async with worker_process(client, task_queue):
-            async with asyncio.timeout(60):  # the old attempt times out on its heartbeat
-                result = await handle.result()
+
+    async def begin() -> Handle:
+        steps = plan(*world.plan_steps(False))
+        return await start(client, task_queue, workspace, plan=steps, review=False, policy=POLICY)
+
+    try:  # killed mid-call: the slow GET is in flight; the retried one answers at once
+        _, result = await through_a_kill(
+            client, task_queue, begin, world.slow_call_in_flight, world.let_slow_calls_answer
+        )
     finally:
         world.release.set()
         world.server.stop()
@@ -138,34 +156,24 @@ async def test_killing_the_worker_while_a_person_decides(
     world = World()
     world.release.set()
     (workspace / "old.txt").write_text("old")
-    try:
-        async with worker_process(client, task_queue) as first:
-            handle = await start(
-                client,
-                task_queue,
-                workspace,
-                plan=plan(*world.plan_steps(True)),
-                review=False,
-                policy=POLICY,
-            )
-            await pending_approval(handle, "cleanup", timeout=30)
-            first.send_signal(signal.SIGKILL)
-            await first.wait()
+
+    async def begin() -> Handle:
+        steps = plan(*world.plan_steps(True))
+        return await start(client, task_queue, workspace, plan=steps, review=False, policy=POLICY)
+
+    async def waiting(handle: Handle) -> None:
+        await pending_approval(handle, "cleanup", timeout=30)
+
+    async def approve(handle: Handle) -> None:
         await handle.signal(AgentWorkflow.approve, ApprovalDecision(step_id="cleanup"))
-        async with worker_process(client, task_queue):
-            async with asyncio.timeout(60):
-                result = await handle.result()
+
+    try:
+        _, result = await through_a_kill(client, task_queue, begin, waiting, approve)
     finally:
         world.server.stop()
     assert result.status == "succeeded" and world.posts == 1
     assert (workspace / "log.txt").read_text() == "1\n" and not (workspace / "old.txt").exists()
     assert [a.outcome for a in result.approvals] == ["approved"]
-
-
-async def kinds_seen(llm: ScriptedLlm, kind: str) -> None:
-    async with asyncio.timeout(30):
-        while kind not in llm.kinds():
-            await asyncio.sleep(0.05)
 
 
 @pytest.mark.parametrize("moment", ["plan", "review"])
@@ -181,16 +189,24 @@ async def test_killing_the_worker_during_an_llm_call(
     else:
         scripted_llm.queue("plan", plan_json)
         scripted_llm.queue("review", Hold(hold.release, review_json), review_json)
-    try:
-        async with worker_process(client, task_queue, scripted_llm.base_url) as first:
-            handle = await start(client, task_queue, workspace)
-            await kinds_seen(scripted_llm, moment)
-            first.send_signal(signal.SIGKILL)  # while the model is "thinking"
-            await first.wait()
+
+    async def thinking(handle: Handle) -> None:  # the model has the call and holds it
+        async with asyncio.timeout(30):
+            while moment not in scripted_llm.kinds():
+                await asyncio.sleep(0.05)
+
+    async def release(handle: Handle) -> None:
         hold.release.set()
-        async with worker_process(client, task_queue, scripted_llm.base_url):
-            async with asyncio.timeout(60):  # the lost call times out on its heartbeat
-                result = await handle.result()
+
+    try:
+        handle, result = await through_a_kill(
+            client,
+            task_queue,
+            lambda: start(client, task_queue, workspace),
+            thinking,
+            release,
+            scripted_llm.base_url,
+        )
     finally:
         hold.release.set()
     assert result.status == "succeeded" and result.answer == "North 643"
@@ -211,19 +227,15 @@ async def test_killing_the_worker_during_a_parallel_batch(
         }
         for n in range(3)
     ]
-    steps = [world.plan_steps(False)[0], *slow]
-    try:
-        async with worker_process(client, task_queue) as first:
-            handle = await start(
-                client, task_queue, workspace, plan=plan(*steps), review=False, policy=POLICY
-            )
-            assert await asyncio.to_thread(world.slow_started.wait, 30)
-            first.send_signal(signal.SIGKILL)  # the three GETs run in parallel now
-            await first.wait()
-        world.release.set()
-        async with worker_process(client, task_queue):
-            async with asyncio.timeout(60):
-                result = await handle.result()
+    steps = plan(world.plan_steps(False)[0], *slow)
+
+    async def begin() -> Handle:
+        return await start(client, task_queue, workspace, plan=steps, review=False, policy=POLICY)
+
+    try:  # killed while the three GETs run in parallel
+        _, result = await through_a_kill(
+            client, task_queue, begin, world.slow_call_in_flight, world.let_slow_calls_answer
+        )
     finally:
         world.release.set()
         world.server.stop()

@@ -15,8 +15,9 @@ from temporalio.client import Client
 
 from runtime.logs import JsonFormatter
 from tests.local_http import LocalHttp, json_route
+from tests.processes import spawn_worker
 from tests.scripted_llm import ScriptedLlm
-from tests.test_starter import REPO, clean_env
+from tests.test_starter import clean_env
 from tests.workflows.runs import DEMO_PLAN, plan, start
 
 SECRET = "sk-log-secret-5d1e"
@@ -36,13 +37,7 @@ async def test_json_logs_have_context_and_no_secret(
         AGENT_METRICS_ADDRESS=f"127.0.0.1:{free_port()}",
     )
     api = LocalHttp({"/items": json_route([1, 2])})
-    worker = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(REPO / "worker.py"),
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    worker = await spawn_worker(env, stderr=asyncio.subprocess.PIPE)
     try:
         planned = await start(client, task_queue, workspace, goal=f"totals, key {SECRET[:3]}")
         fetch = plan(

@@ -16,6 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 from runtime.connection import connect, connect_config
 from tests.conftest import running_worker
 from tests.fake_llm import FakeLlm
+from tests.processes import spawn_worker
 from tests.test_approvals_cli import run
 from tests.test_starter import REPO, clean_env
 from tests.tls_proxy import Pki, TlsProxy, make_pki
@@ -125,15 +126,7 @@ async def test_worker_py_serves_runs_through_the_profile(
     monkeypatch.setenv("TEMPORAL_CONFIG_FILE", str(config_file))
     for name in ("TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_API_KEY"):
         monkeypatch.delenv(name, raising=False)
-    worker = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(REPO / "worker.py"),
-        "--profile",
-        "selfhosted",
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    worker = await spawn_worker(env, "--profile", "selfhosted", stderr=asyncio.subprocess.PIPE)
     try:
         client = await connect(connect_config("selfhosted"))
         handle = await start(client, task_queue, workspace, plan=DEMO_PLAN, review=False)
