@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+from opentelemetry.trace import Tracer
 from temporalio.client import Client
 
 from activities.http import HttpActions
@@ -24,7 +25,10 @@ from tests.workflows.runs import DEMO_PLAN, activity_types, run_failure, start
 
 
 @asynccontextmanager
-async def real_llm_worker(client: Client, task_queue: str, base_url: str) -> AsyncIterator[None]:
+async def real_llm_worker(
+    client: Client, task_queue: str, base_url: str, tracer: Tracer | None = None
+) -> AsyncIterator[None]:
+    """A worker with the real LLM activities, talking to the scripted provider."""
     provider = LlmProvider(Settings(openai_base_url=base_url, openai_api_key="sk-x", model="m"))
     try:
         async with httpx.AsyncClient() as http:
@@ -32,7 +36,7 @@ async def real_llm_worker(client: Client, task_queue: str, base_url: str) -> Asy
                 async with build_worker(
                     client,
                     task_queue=task_queue,
-                    llm=LlmActivities(provider),
+                    llm=LlmActivities(provider, tracer),
                     http=HttpActions(http),
                     sql=SqlActions(None),
                     activity_executor=pool,

@@ -4,10 +4,8 @@ memory, and the exporter chosen from the standard OTEL_* variables."""
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -17,14 +15,10 @@ from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from activities.http import HttpActions
-from activities.llm import LlmActivities
-from activities.sql import SqlActions
-from runtime.llm_provider import LlmProvider
-from runtime.settings import Settings, SettingsProblem
+from runtime.settings import SettingsProblem
 from runtime.telemetry import configure_tracing, exporter_name, tracing_interceptors
-from runtime.workers import build_worker
 from tests.scripted_llm import ScriptedLlm
+from tests.test_llm_faults import real_llm_worker
 from tests.workflows.runs import DEMO_PLAN, start
 
 
@@ -41,22 +35,9 @@ async def test_a_run_makes_one_span_tree_down_to_the_llm_calls(
     client = await Client.connect(
         target, interceptors=[TracingInterceptor(tracer)], data_converter=pydantic_data_converter
     )
-    llm = LlmProvider(Settings(openai_base_url=scripted_llm.base_url, model="m"))
-    try:
-        async with httpx.AsyncClient() as http:
-            with ThreadPoolExecutor(2) as pool:
-                async with build_worker(
-                    client,
-                    task_queue=task_queue,
-                    llm=LlmActivities(llm, tracer),
-                    http=HttpActions(http),
-                    sql=SqlActions(None),
-                    activity_executor=pool,
-                ):
-                    handle = await start(client, task_queue, workspace)
-                    assert (await handle.result()).status == "succeeded"
-    finally:
-        await llm.aclose()
+    async with real_llm_worker(client, task_queue, scripted_llm.base_url, tracer):
+        handle = await start(client, task_queue, workspace)
+        assert (await handle.result()).status == "succeeded"
 
     spans = exported.get_finished_spans()
     by_id = {span.context.span_id: span for span in spans if span.context}
