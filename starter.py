@@ -54,6 +54,7 @@ from runtime.retry import RetryProblem, retry_input
 from runtime.settings import Settings, SettingsProblem
 from runtime.telemetry import configure_tracing, tracing_interceptors
 from runtime.workers import agent_worker
+from runtime.workspace import WorkspaceProblem, ready_workspace, workspace_path
 from workflows.agent import AgentWorkflow
 from workflows.plan_checks import format_validation_error, validate_plan
 from workflows.policy import blocked_steps
@@ -119,8 +120,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--workspace",
         type=Path,
-        default=Path.cwd(),
-        help="folder file steps are confined to (default: current folder)",
+        default=None,
+        help="folder file steps are confined to (default: ./workspace, created with the "
+        "demo's data/sales.csv); never a folder holding the agent's own code",
     )
     parser.add_argument("--max-parallel", type=int, default=4, help="steps run at once")
     parser.add_argument(
@@ -220,15 +222,13 @@ def build_input(args: argparse.Namespace, example_api: str | None = None) -> Run
     goal = (args.goal or "").strip()
     if not goal and plan is None:
         raise UsageProblem('give a goal: --goal "what to achieve" (or a plan: --plan FILE)')
-    if not args.workspace.is_dir():
-        raise UsageProblem(f"workspace {args.workspace} is not a folder")
     if args.max_parallel < 1:
         raise UsageProblem("--max-parallel must be at least 1")
     review = args.review if args.review is not None else plan is None
     try:
-        return RunInput(
+        run_input = RunInput(
             goal=goal or f"Run the plan in {args.plan}",
-            workspace=str(args.workspace.resolve()),
+            workspace=str(workspace_path(args.workspace)),
             plan=plan,
             review=review,
             max_parallel=args.max_parallel,
@@ -238,22 +238,30 @@ def build_input(args: argparse.Namespace, example_api: str | None = None) -> Run
         )
     except ValidationError as exc:  # e.g. a goal over the limit, or --max-parallel too high
         raise UsageProblem(format_validation_error(exc)) from exc
+    return run_input.model_copy(update={"workspace": str(checked_workspace(args))})
+
+
+def checked_workspace(args: argparse.Namespace) -> Path:
+    """``--workspace`` or the default ./workspace (created), refused if unusable."""
+    try:
+        return ready_workspace(args.workspace)
+    except WorkspaceProblem as exc:
+        raise UsageProblem(str(exc)) from exc
 
 
 def example_input(
     args: argparse.Namespace, example: Example, api_url: str | None, policy: Policy
 ) -> RunInput:
     """A shipped example: its plan and (unless --policy is given) its policy, no review."""
-    if not args.workspace.is_dir():
-        raise UsageProblem(f"workspace {args.workspace} is not a folder")
+    workspace = checked_workspace(args)
     if example.uses_api and args.no_wait:
         raise UsageProblem(
             f"--example {example.name} needs the starter to serve its API; drop --no-wait"
         )
-    prepare_workspace(args.workspace)
+    prepare_workspace(workspace)
     return RunInput(
         goal=f"Example {example.name}: {example.shows}",
-        workspace=str(args.workspace.resolve()),
+        workspace=str(workspace),
         plan=example.plan(api_url),
         review=False,
         max_parallel=args.max_parallel,

@@ -16,16 +16,22 @@ failed steps; the original exception is chained as ``__cause__``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import errno
+import functools
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import httpx
 import openai
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.redaction import redact_url, redact_urls
+
+P = ParamSpec("P")
+R = TypeVar("R")
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 MAX_RETRY_AFTER = timedelta(minutes=5)
 
@@ -106,10 +112,55 @@ def from_openai(error: openai.APIError) -> ApplicationError:
 
 
 def from_httpx(error: httpx.HTTPError, url: str) -> ApplicationError:
-    """Translate a transport-level ``httpx`` failure (no response received)."""
+    """Translate a transport-level ``httpx`` failure (no response received); the URL is
+    named without user info or query values."""
     kind = "HttpTimeout" if isinstance(error, httpx.TimeoutException) else "HttpConnection"
     return action_error(
-        f"request to {url} failed: {type(error).__name__}: {error}",
+        f"request to {redact_url(url)} failed: {type(error).__name__}: {redact_urls(str(error))}",
         error_type=kind,
         retryable=True,
     )
+
+
+# A path whose shape the file system refuses fails the same way on every attempt.
+_FINAL_ERRNOS = frozenset(
+    {
+        errno.ENOTDIR,
+        errno.EISDIR,
+        errno.EEXIST,
+        errno.ENAMETOOLONG,
+        errno.ELOOP,
+        errno.EINVAL,
+        errno.EACCES,
+        errno.EPERM,
+        errno.EROFS,
+    }
+)
+
+
+def from_os_error(error: OSError) -> ApplicationError:
+    """A file system failure: final for a path it refuses (a file where a folder must
+    be, a name too long, no permission), retryable for I/O trouble (EIO, a full disk)."""
+    final = error.errno in _FINAL_ERRNOS
+    return action_error(
+        f"the file system refused it: {error.strerror or error} "
+        f"({errno.errorcode.get(error.errno or 0, 'error')})",
+        error_type="FileSystemRefused" if final else "FileSystemError",
+        retryable=not final,
+    )
+
+
+def file_system_errors(
+    fn: Callable[P, Awaitable[R]],
+) -> Callable[P, Awaitable[R]]:
+    """Wrap a file activity so an ``OSError`` leaves as a typed, deliberately (non-)
+    retryable error instead of an untyped one Temporal would retry blindly."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await fn(*args, **kwargs)
+        except OSError as exc:
+            raise from_os_error(exc) from exc
+
+    return wrapper

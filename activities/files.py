@@ -13,11 +13,20 @@ from pathlib import Path
 
 import aiofiles
 import aiofiles.os
+from pydantic import JsonValue
 from temporalio import activity
 
-from activities.errors import action_error
-from activities.formats import effective_format, parse_text, render
-from activities.workspace import confine, not_found, relative_name
+from activities.errors import action_error, file_system_errors
+from activities.formats import Format, effective_format, parse_csv, parse_text, render
+from activities.workspace import (
+    confine,
+    not_found,
+    relative_name,
+    state_folders,
+    visible,
+    workspace_root,
+    writable_file,
+)
 from contracts import ActionContext, ActionResult, Compensation
 from contracts.actions import (
     NEEDS_APPROVAL,
@@ -40,6 +49,7 @@ def _attempt() -> int:
 
 
 @activity.defn(name="file_read")
+@file_system_errors
 async def file_read(context: ActionContext, params: FileReadParams) -> ActionResult:
     """Read a file; .csv/.json are parsed (see ``FileReadParams.format``)."""
     path = confine(context.workspace, params.path)
@@ -52,16 +62,26 @@ async def file_read(context: ActionContext, params: FileReadParams) -> ActionRes
             error_type="FileTooLarge",
             retryable=False,
         )
-    async with aiofiles.open(path, encoding="utf-8", errors="replace") as handle:
-        text = await handle.read()
     fmt = effective_format(params.path, params.format)
-    return ActionResult(output=parse_text(text, fmt, params.path), attempt=_attempt())
+    data = await asyncio.to_thread(_load, path, fmt, params.path)
+    # JSON by construction: skip pydantic's validation, which would copy every record
+    return ActionResult.model_construct(output=data, attempt=_attempt())
+
+
+def _load(path: Path, fmt: Format, name: str) -> JsonValue:
+    """Read and parse (blocking, in a thread); CSV is parsed as it is read, never whole."""
+    newline = "" if fmt == "csv" else None  # the csv module handles line ends itself
+    with path.open(encoding="utf-8", errors="replace", newline=newline) as handle:
+        if fmt == "csv":
+            return parse_csv(handle, name)
+        return parse_text(handle.read(), fmt, name)
 
 
 @activity.defn(name="file_write")
+@file_system_errors
 async def file_write(context: ActionContext, params: FileWriteParams) -> ActionResult:
     """Write a file atomically (temp file + rename); parent folders are created."""
-    path = confine(context.workspace, params.path)
+    path = writable_file(context.workspace, params.path, "file_write")
     name = relative_name(context.workspace, path)
     text = render(params.content, effective_format(params.path, params.format))
     if not await aiofiles.os.path.isfile(path):
@@ -119,7 +139,9 @@ async def _restoring(path: Path, name: str) -> Compensation:
 
 
 async def _atomic_write(path: Path, text: str) -> None:
-    """Temp file + fsync + rename: readers see the old or the new file, never half."""
+    """Temp file + fsync + rename: readers see the old or the new file, never half. The
+    temporary file sits next to ``path``, which ``writable_file`` put inside the workspace
+    (never the workspace itself), so nothing is created outside it."""
     await aiofiles.os.makedirs(path.parent, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
@@ -139,10 +161,11 @@ async def _read_text(path: Path) -> str:
 
 
 @activity.defn(name="file_append")
+@file_system_errors
 async def file_append(context: ActionContext, params: FileAppendParams) -> ActionResult:
     """Append atomically (the whole new file is renamed into place). A retry after an
     attempt that already appended this text does not append it twice."""
-    path = confine(context.workspace, params.path)
+    path = writable_file(context.workspace, params.path, "file_append")
     name = relative_name(context.workspace, path)
     addition = params.content if isinstance(params.content, str) else render(params.content, "json")
     existed = await aiofiles.os.path.isfile(path)
@@ -167,9 +190,10 @@ async def file_append(context: ActionContext, params: FileAppendParams) -> Actio
 
 
 @activity.defn(name="file_delete")
+@file_system_errors
 async def file_delete(context: ActionContext, params: FileDeleteParams) -> ActionResult:
     """Delete a file; a retry that finds it gone (deleted by an earlier attempt) succeeds."""
-    path = confine(context.workspace, params.path)
+    path = confine(context.workspace, params.path, writing=True)
     if await aiofiles.os.path.isdir(path):
         raise action_error(
             f"{params.path} is a folder; file_delete removes single files",
@@ -191,11 +215,12 @@ async def file_delete(context: ActionContext, params: FileDeleteParams) -> Actio
 
 
 @activity.defn(name="file_move")
+@file_system_errors
 async def file_move(context: ActionContext, params: FileMoveParams) -> ActionResult:
     """Rename within the workspace (atomic on one filesystem); keeps an existing
     destination unless ``overwrite``; a retry after a done move succeeds."""
-    source = confine(context.workspace, params.source)
-    destination = confine(context.workspace, params.destination)
+    source = confine(context.workspace, params.source, writing=True)
+    destination = writable_file(context.workspace, params.destination, "file_move")
     moved_before = _attempt() > 1 and await aiofiles.os.path.isfile(destination)
     to_name = relative_name(context.workspace, destination)
     back = Compensation(
@@ -244,23 +269,33 @@ async def _check_replace(context: ActionContext, name: str, path: Path, text: st
 
 
 @activity.defn(name="file_list")
+@file_system_errors
 async def file_list(context: ActionContext, params: FileListParams) -> ActionResult:
     """Paths (relative to the workspace) under a folder that match a glob, sorted."""
     folder = confine(context.workspace, params.path)
     if not await aiofiles.os.path.isdir(folder):
         raise not_found(params.path)
-    found = await asyncio.to_thread(_glob, Path(context.workspace).resolve(), folder, params)
+    found = await asyncio.to_thread(_glob, workspace_root(context.workspace), folder, params)
     return ActionResult(output=list(found), attempt=_attempt())
 
 
 def _glob(root: Path, folder: Path, params: FileListParams) -> list[str]:
-    """Blocking directory walk, run in a thread; symlinks leading out are left out."""
+    """Blocking directory walk, run in a thread; symlinks leading out and protected
+    paths (hidden, keys, the state folder; as named or as resolved) are left out."""
     matches = folder.rglob(params.pattern) if params.recursive else folder.glob(params.pattern)
     found: list[str] = []
+    state = state_folders()
     for match in sorted(matches):
         real = match.resolve()
-        if match.is_file() and root in real.parents:
-            found.append(match.relative_to(root).as_posix())
+        name = match.relative_to(root).as_posix()
+        if (
+            match.is_file()
+            and root in real.parents
+            and visible(name)
+            and visible(real.relative_to(root).as_posix())
+            and not any(real == s or s in real.parents for s in state)
+        ):
+            found.append(name)
         if len(found) >= MAX_LIST_ENTRIES:
             break
     return found

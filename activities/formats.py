@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import JsonValue
 
 from activities.errors import action_error
+from activities.limits import MAX_VALUES, SHARED_CHARS, SHARED_MAX, parse_json, too_large
 
 Format = Literal["auto", "text", "json", "csv"]
 
@@ -28,15 +30,42 @@ def _number_or_text(value: str) -> JsonValue:
     return number if number == number and abs(number) != float("inf") else value
 
 
-def parse_csv(text: str) -> list[JsonValue]:
-    """CSV with a header row -> list of records, numeric cells as numbers."""
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames:
-        return []
-    return [
-        {key: _number_or_text(value or "") for key, value in row.items() if key is not None}
-        for row in reader
-    ]
+def parse_csv(lines: str | Iterable[str], source: str = "input") -> list[JsonValue]:
+    """CSV with a header row -> list of records, numeric cells as numbers.
+
+    ``lines`` is the text or an open file (read as it goes, never whole). Parsing stops
+    with ``DataTooLarge`` once records and cells pass ``MAX_VALUES``. Repeated short cells
+    (regions, dates, prices) share one value object: a categorical column costs a pointer
+    per row, not a new string or float.
+    """
+    reader = csv.DictReader(io.StringIO(lines) if isinstance(lines, str) else lines)
+    seen: dict[str, JsonValue] = {}
+    records: list[JsonValue] = []
+    try:
+        if not reader.fieldnames:
+            return []
+        count = len(reader.fieldnames)
+        for row in reader:
+            count += 1 + len(row)
+            if count > MAX_VALUES:
+                raise too_large(source, f"over {MAX_VALUES:,}")
+            records.append({k: _cell(v or "", seen) for k, v in row.items() if k is not None})
+    except csv.Error as exc:
+        raise action_error(
+            f"{source} is not valid CSV (line {reader.line_num}): {exc}",
+            error_type="InvalidData",
+            retryable=False,
+        ) from exc
+    return records
+
+
+def _cell(text: str, seen: dict[str, JsonValue]) -> JsonValue:
+    value = seen.get(text)
+    if value is None:
+        value = _number_or_text(text)
+        if len(text) <= SHARED_CHARS and len(seen) < SHARED_MAX:
+            seen[text] = value
+    return value
 
 
 def to_csv(records: JsonValue) -> str:
@@ -75,17 +104,12 @@ def effective_format(path: str, requested: Format) -> Format:
 
 
 def parse_text(text: str, fmt: Format, source: str) -> JsonValue:
-    """Parse text as the given format; a parse error is non-retryable and says where."""
+    """Parse text as the given format; a parse error or a limit (``activities.limits``) is
+    non-retryable and says where."""
     if fmt == "csv":
-        return parse_csv(text)
+        return parse_csv(text, source)
     if fmt == "json":
-        try:
-            parsed: JsonValue = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise action_error(
-                f"{source} is not valid JSON: {exc}", error_type="InvalidData", retryable=False
-            ) from exc
-        return parsed
+        return parse_json(text, source)
     return text
 
 

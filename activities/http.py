@@ -10,9 +10,12 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import JsonValue
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.errors import action_error, from_httpx, from_status
 from activities.heartbeat import heartbeating
+from activities.limits import parse_json
+from activities.redaction import redact_url
 from contracts import ActionContext, ActionResult
 from contracts.actions import HttpRequestParams
 from contracts.policy import Policy
@@ -46,9 +49,9 @@ class HttpActions:
         )
         request = self._client.build_request(
             params.method,
-            params.url,
+            # merged by hand: httpx's params= would replace the URL's own query string
+            httpx.URL(params.url).copy_merge_params(params.query) if params.query else params.url,
             headers=with_idempotency_key(params, context),
-            params=params.query,
             json=params.json_body,
             content=params.text_body,
             timeout=params.timeout_seconds,
@@ -68,8 +71,10 @@ class HttpActions:
         parsed: JsonValue = text
         if "json" in response.headers.get("content-type", ""):
             try:
-                parsed = json.loads(text) if text else None
-            except json.JSONDecodeError:
+                parsed = parse_json(text, "the response body") if text else None
+            except ApplicationError as exc:  # too deep or too large: fail the step
+                if exc.type != "InvalidData":
+                    raise
                 parsed = text  # mislabelled body: keep the text rather than fail the step
         return ActionResult(
             output={
@@ -81,17 +86,18 @@ class HttpActions:
         )
 
     async def _send_checked(self, request: httpx.Request, policy: Policy) -> httpx.Response:
-        """Send, following redirects by hand so every hop passes the egress policy (the
-        first URL was checked by the caller, before httpx normalised it)."""
+        """Send, following redirects by hand so every hop passes the egress policy. The
+        caller checked the URL as written; each request is checked again as httpx will
+        send it, in case its parser reads the host differently."""
         for _ in range(MAX_REDIRECTS + 1):
+            await check_destination(str(request.url), policy)
             response = await self._client.send(request, stream=True, follow_redirects=False)
             if response.next_request is None:
                 return response
             await response.aclose()
             request = response.next_request
-            await check_destination(str(request.url), policy)
         raise action_error(
-            f"more than {MAX_REDIRECTS} redirects from {request.url}",
+            f"more than {MAX_REDIRECTS} redirects from {redact_url(str(request.url))}",
             error_type="TooManyRedirects",
             retryable=False,
         )
@@ -110,15 +116,22 @@ def with_idempotency_key(params: HttpRequestParams, context: ActionContext) -> d
 
 
 async def check_destination(url: str, policy: Policy) -> None:
-    """The egress policy on the final URL and on every address its name resolves to."""
+    """The egress policy on the final URL and on every address its host resolves to.
+
+    IP literals are resolved too, so a spelling the resolver reads differently from
+    ``parse_address`` is judged by what it really reaches. Known limit (DNS rebinding):
+    httpx resolves the name again to connect, and a hostile DNS server with a zero TTL
+    can answer differently then; pinning the checked address needs a custom httpcore
+    network backend, which httpx does not expose.
+    """
     problem = url_problem(url, policy.allow_hosts)
     parts = urlsplit(url)
     host = parts.hostname or ""
-    if problem is None and parse_address(host) is None:
+    if problem is None:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         try:
             found = await asyncio.get_running_loop().getaddrinfo(host, port)
-        except OSError:
+        except (OSError, UnicodeError):
             found = []  # unresolvable: the request itself fails with a clear error
         for *_, sockaddr in found:
             address = parse_address(str(sockaddr[0]))
@@ -142,7 +155,7 @@ async def _read_capped(response: httpx.Response, limit: int) -> bytes:
         size += len(chunk)
         if size > limit:
             raise action_error(
-                f"response from {response.request.url} exceeds {limit} bytes; "
+                f"response from {redact_url(str(response.request.url))} exceeds {limit} bytes; "
                 "raise max_response_bytes or request less data",
                 error_type="ResponseTooLarge",
                 retryable=False,

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import openai
 from openai.types.chat import ChatCompletionMessage
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Tracer
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from pydantic import BaseModel, JsonValue, ValidationError
 from temporalio import activity
 
@@ -107,14 +107,22 @@ class LlmActivities:
                         "gen_ai.request.max_tokens": max_tokens,
                         "gen_ai.request.temperature": TEMPERATURE,
                     },
+                    # a provider's error text may echo the key: spans get the type only
+                    record_exception=False,
+                    set_status_on_exception=False,
                 ) as span:
-                    completion = await client.chat.completions.create(
-                        model=model,
-                        messages=messages,  # type: ignore[arg-type]
-                        max_tokens=max_tokens,
-                        temperature=TEMPERATURE,
-                        **extra,
-                    )
+                    try:
+                        completion = await client.chat.completions.create(
+                            model=model,
+                            messages=messages,  # type: ignore[arg-type]
+                            max_tokens=max_tokens,
+                            temperature=TEMPERATURE,
+                            **extra,
+                        )
+                    except Exception as exc:
+                        span.set_attribute("error.type", type(exc).__name__)
+                        span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+                        raise
                     usage = Usage(calls=1, model=completion.model or model)
                     if completion.usage:
                         usage.prompt_tokens = completion.usage.prompt_tokens

@@ -2,8 +2,9 @@
 
 Values travel as bind parameters, never spliced into SQL text. Reads run in a read-only
 transaction; a statement that writes runs (in a transaction) only when the run's policy
-allows writes or a person approved this exact step, and destructive statements never
-run: the workflow decided that already, this is the second check on the final text.
+allows writes or a person approved this exact step, and blocked statements never run
+(``workflows.sql_guard``, PostgreSQL's own parser): the workflow decided that already,
+this is the second check on the final text.
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ class SqlActions:
         """Run the statement; see the module docstring for what may run and how."""
         effect, why = sql_effect(params.sql)
         writes_allowed = context.approved or context.policy.decision_for(Risk.EXTERNAL) == "allow"
-        if effect == "destructive" or (effect == "write" and not writes_allowed):
+        if effect == "blocked" or (effect == "write" and not writes_allowed):
             raise action_error(
                 f"blocked by the run's policy: {why}",
                 error_type="BlockedByPolicy",
@@ -145,6 +146,9 @@ class SqlActions:
         async with connection.transaction(readonly=read_only):
             millis = int(params.timeout_seconds * 1000)
             await connection.execute(f"SET LOCAL statement_timeout = {millis}")
+            # The guard parsed the text with standard strings ('a\' ends at the quote); with
+            # them off (a role or database default) the server would read other statements.
+            await connection.execute("SET LOCAL standard_conforming_strings = on")
             statement = await connection.prepare(params.sql)
             rows: list[JsonValue] = []
             truncated = False

@@ -22,6 +22,11 @@ class ActionContext(BaseModel):
         default=False,
         description="A person approved this step's exact arguments (a replace, a SQL write)",
     )
+    artifact_runs: list[str] = Field(
+        default_factory=list,
+        description="Other runs whose stored artifacts this run may read (and their "
+        "sub-goals'): the runs whose outputs a retry reuses",
+    )
 
 
 class ActionResult(BaseModel):

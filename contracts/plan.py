@@ -32,6 +32,14 @@ class Compensation(BaseModel):
         description="Its params; may reference ${steps.<this step id>.output} and ${item}",
     )
     description: str = ""
+    # Set by the run when it records the undo, never taken from a plan: an undo the plan
+    # declared is judged by the policy like a step, and needs a person's approval given
+    # up front together with its step if the policy asks; an action's own undo (restoring
+    # what the run itself changed) may run unasked.
+    source: Literal["action", "plan"] = Field(
+        default="action", description="Set by the run; a plan's value is ignored"
+    )
+    approved: bool = Field(default=False, description="Set by the run; approved with its step")
 
 
 class Step(BaseModel):

@@ -6,8 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, Field, JsonValue
+from pydantic import BaseModel, Field, JsonValue, field_validator
 
+from contracts.limits import MAX_DEPTH, deeper_than
 from contracts.plan import Compensation, Plan, PlanVersion, Step
 from contracts.policy import ApprovalRecord, Budget, PendingApproval, Policy
 
@@ -90,6 +91,15 @@ class RunEvent(BaseModel):
 
     name: str = Field(pattern=EVENT_NAME_PATTERN)
     payload: JsonValue = None
+
+    @field_validator("payload")
+    @classmethod
+    def _shallow(cls, payload: JsonValue) -> JsonValue:
+        # A deeper payload could be kept but not decoded again once wrapped in the run's
+        # result or continue-as-new state; the signal is refused (dropped, logged) instead.
+        if deeper_than(payload):
+            raise ValueError(f"the payload nests more than {MAX_DEPTH} levels deep")
+        return payload
 
 
 class CompensationRecord(BaseModel):

@@ -4,6 +4,11 @@ history holds ciphertext only; the key comes from the environment, never from a 
 ``AGENT_PAYLOAD_KEY`` is 32 random bytes, base64-encoded (make one with
 ``python -m runtime.codec_server --new-key``); ``AGENT_PAYLOAD_KEY_ID`` names it, so a
 payload written under another key fails with a message naming both, not with garbage.
+
+Failures are sealed too: with a codec, the failure converter moves each failure's message
+and stack trace into an encoded attribute payload (the message left in history reads
+"Encoded failure"), so an error text that quotes a file or a response body stays
+ciphertext; clients with the key read the real message, the Web UI needs the codec server.
 """
 
 from __future__ import annotations
@@ -18,7 +23,11 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.converter import (
+    DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
+    PayloadCodec,
+)
 
 from runtime.settings import SettingsProblem
 
@@ -93,10 +102,15 @@ def codec_from_env(env: dict[str, str] | None = None) -> EncryptionCodec | None:
 
 
 def data_converter(codec: PayloadCodec | None = None) -> DataConverter:
-    """The pydantic converter every client and worker uses, with ``codec`` if any."""
+    """The pydantic converter every client and worker uses, with ``codec`` if any (and
+    then failure messages and stack traces encoded by it as well)."""
     if codec is None:
         return pydantic_data_converter
-    return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=codec,
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
 
 
 def new_key() -> str:

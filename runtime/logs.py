@@ -3,8 +3,10 @@
 
 Temporal's workflow and activity loggers attach the run (workflow id, run id, type,
 task queue) and the call (activity type and id, attempt); the agent adds ``step_id``.
-Secrets never reach a record: settings keep keys out of their repr, and nothing logs a
-request's headers or a provider key (tests/test_logging.py greps for one).
+Secrets never reach a record: settings keep keys out of their repr, nothing logs a
+request's headers, and ``RedactingFilter`` on the handler scrubs every record (message,
+arguments, exception text) of the process's secrets and of URL user info and query values
+(httpx logs each request's full URL). tests/test_logging.py and tests/test_secrets.py grep.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from temporalio import activity, workflow
+
+from activities.redaction import Redactor
+from runtime.secrets import redactor
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 # Which fields of Temporal's log context go into a JSON record, under which names.
@@ -41,17 +46,48 @@ class JsonFormatter(logging.Formatter):
         step_id = getattr(record, "step_id", None)
         if step_id is not None:
             entry["step_id"] = step_id
-        if record.exc_info:
+        if record.exc_text:  # formatted (and redacted) by RedactingFilter
+            entry["exception"] = record.exc_text
+        elif record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
 
 
-def configure_logging(fmt: str = "text", level: int = logging.INFO) -> None:
-    """Root logging for worker.py; ``fmt`` is text or json."""
+class RedactingFilter(logging.Filter):
+    """Scrubs a record before any handler formats it: the message merged with its
+    arguments, the exception text and the stack; the record is always kept."""
+
+    _formatter = logging.Formatter()
+
+    def __init__(self, redact: Redactor) -> None:
+        super().__init__()
+        self._redact = redact
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # bad arguments: keep what there is, redacted
+            message = f"{record.msg} {record.args!r}"
+        record.msg, record.args = self._redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self._redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self._redact(record.stack_info)
+        return True
+
+
+def configure_logging(
+    fmt: str = "text", level: int = logging.INFO, redact: Redactor | None = None
+) -> None:
+    """Root logging for worker.py; ``fmt`` is text or json; records are scrubbed by
+    ``redact`` (default: of the secrets in the environment, see ``runtime.secrets``)."""
     if fmt not in ("text", "json"):
         raise ValueError(f"log format must be text or json, got {fmt!r}")
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
+    handler.addFilter(RedactingFilter(redact or redactor()))
     # In JSON the context is fields of its own; do not repeat it inside the message too.
     activity.logger.activity_info_on_message = fmt != "json"
     workflow.logger.workflow_info_on_message = fmt != "json"

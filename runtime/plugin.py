@@ -8,7 +8,8 @@ Every worker made from that client also runs ``AgentWorkflow`` and its activitie
 its own task queue, next to its own workflows. The plugin brings the pydantic data
 converter (with the payload codec when AGENT_PAYLOAD_KEY is set; a codec the client
 already has is kept), the sandbox pass-throughs, a thread pool for the sync activities
-when the worker has none, and the LLM, HTTP and SQL clients, closed on exit.
+when the worker has none, the LLM, HTTP and SQL clients, closed on exit, and activity
+failures scrubbed of the worker's secrets and URL credentials.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from activities.artifacts import ArtifactInterceptor, ArtifactStore
 from activities.http import HttpActions
 from activities.llm import LlmActivities
+from activities.redaction import RedactingInterceptor
 from activities.sql import SqlActions
 from runtime.codec import codec_from_env, data_converter
 from runtime.llm_provider import LlmProvider
+from runtime.secrets import redactor
 from runtime.settings import Settings
 from runtime.workers import (
     ACTIVITY_THREADS,
@@ -39,7 +42,7 @@ from workflows.agent import AgentWorkflow
 
 PLUGIN_NAME = "durable-agents.AgentPlugin"
 # Imported by workflow code; passed through so the sandbox does not re-import them per run.
-PASSTHROUGH_MODULES = ("pydantic", "pydantic_core", "jmespath")
+PASSTHROUGH_MODULES = ("pydantic", "pydantic_core", "jmespath", "pglast")
 
 
 class AgentPlugin(SimplePlugin):
@@ -67,9 +70,10 @@ class AgentPlugin(SimplePlugin):
             activities=activities,
             workflow_runner=_with_passthrough,
             interceptors=[
+                RedactingInterceptor(redactor(settings=self._settings)),
                 ArtifactInterceptor(
                     ArtifactStore(self._settings.artifacts, self._settings.artifact_threshold)
-                )
+                ),
             ],
         )
 

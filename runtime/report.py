@@ -7,14 +7,14 @@ failed run carries (no worker needed), or an open run's status query.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
-from contracts import Plan, RunResult, RunStatus, Step, StepState
+from contracts import CompensationRecord, Plan, RunResult, RunStatus, Step, StepState
 from workflows.plan_checks import step_dependencies, steps_read
 
 WAIT_WORTH_NOTING_SECONDS = 1.0
@@ -54,6 +54,7 @@ class RunRecord:
     label: str
     steps: list[StepState]
     plans: list[Plan]
+    compensations: list[CompensationRecord] = field(default_factory=list)
 
 
 async def fetch_record(client: Client, run_id: str) -> RunRecord:
@@ -63,7 +64,7 @@ async def fetch_record(client: Client, run_id: str) -> RunRecord:
     label = state.name.lower() if state else "unknown"
     if state is WorkflowExecutionStatus.COMPLETED:
         result = await handle.result()
-        return RunRecord(label, result.steps, [v.plan for v in result.plans])
+        return RunRecord(label, result.steps, [v.plan for v in result.plans], result.compensations)
     if state is WorkflowExecutionStatus.FAILED:
         try:
             await handle.result()
@@ -71,9 +72,12 @@ async def fetch_record(client: Client, run_id: str) -> RunRecord:
             cause = failure.cause
             if isinstance(cause, ApplicationError) and cause.details:
                 partial = RunResult.model_validate(cause.details[0])
-                return RunRecord(label, partial.steps, [v.plan for v in partial.plans])
+                plans = [v.plan for v in partial.plans]
+                return RunRecord(label, partial.steps, plans, partial.compensations)
     status = await handle.query("status", result_type=RunStatus)  # open (needs a worker)
-    return RunRecord(label, status.steps, [status.plan] if status.plan else [])
+    return RunRecord(
+        label, status.steps, [status.plan] if status.plan else [], status.compensations
+    )
 
 
 async def fetch_report(client: Client, run_id: str) -> Report:

@@ -17,6 +17,8 @@ from contracts.run import ReusedStep
 from runtime.report import fetch_record
 from workflows.plan_checks import step_dependencies
 
+UNDO_ATTEMPTED = frozenset({"undone", "failed"})  # a failed undo may have half-worked
+
 
 class RetryProblem(ValueError):
     """The run cannot be retried as asked; the message says why."""
@@ -52,9 +54,12 @@ async def retry_input(client: Client, run_id: str, from_step: str | None) -> tup
         known = ", ".join(s.id for s in current)
         raise RetryProblem(f"run {run_id} has no step {from_step!r}; its steps: {known}")
     again = dependents({s.id: s for s in current}, from_step) if from_step else set()
+    # A step whose effect the failed run undid (or tried to) is not done any more: its
+    # output describes something that is gone, so it runs again.
+    undone = {c.step_id for c in record.compensations if c.outcome in UNDO_ATTEMPTED}
     reuse, unhashed = [], []
     for state in record.steps:
-        if state.status is not StepStatus.SUCCEEDED or state.id in again:
+        if state.status is not StepStatus.SUCCEEDED or state.id in again | undone:
             continue
         if state.args_hash is None:
             unhashed.append(state.id)
@@ -65,7 +70,9 @@ async def retry_input(client: Client, run_id: str, from_step: str | None) -> tup
                 action=state.action,
                 args_hash=state.args_hash,
                 output=state.output,
-                run_id=run_id,
+                # the run that made the output (a step this run reused names its source):
+                # its artifacts are the ones the new run is granted
+                run_id=state.reused_from or run_id,
             )
         )
     retried = original.model_copy(

@@ -27,10 +27,13 @@ from activities.files import (
 from activities.http import HttpActions
 from activities.llm import LlmActivities
 from activities.memory import DEFAULT_TABLE, MemoryActivities
+from activities.redaction import RedactingInterceptor
 from activities.sql import SqlActions
 from activities.transform import transform
 from runtime.llm_provider import LlmProvider
+from runtime.secrets import redactor
 from runtime.settings import Settings
+from runtime.sql_role import privileged_role_warning
 from workflows.agent import AgentWorkflow
 
 ACTIVITY_THREADS = 8  # for plain (CPU-bound) activities such as transform
@@ -96,9 +99,11 @@ async def agent_worker(
     Two workers share the clients: the main one (workflows and every activity) on
     ``settings.task_queue``, and one for LLM calls on ``settings.llm_queue`` with its own
     concurrency limit; runs started with that ``llm_task_queue`` send LLM calls there.
+    Activity failures leave both scrubbed of the worker's secrets and URL credentials.
     """
     provider = LlmProvider(settings)
     provider.check()
+    await privileged_role_warning(settings.database_url)  # logs; never stops the worker
     sql = SqlActions(settings.database_url)
     timeout = httpx.Timeout(30.0, connect=HTTP_CONNECT_TIMEOUT_SECONDS)
     try:
@@ -108,10 +113,11 @@ async def agent_worker(
                 artifacts = ArtifactInterceptor(
                     ArtifactStore(settings.artifacts, settings.artifact_threshold)
                 )
+                redacting = RedactingInterceptor(redactor(settings=settings))
                 limits = {
                     "max_concurrent_activities": settings.max_activities,
                     "max_concurrent_workflow_tasks": settings.max_workflow_tasks,
-                    "interceptors": [artifacts],
+                    "interceptors": [redacting, artifacts],
                 }
                 worker = build_worker(
                     client,
@@ -128,7 +134,7 @@ async def agent_worker(
                     task_queue=settings.llm_queue,
                     activities=llm_activities(llm),
                     max_concurrent_activities=settings.max_llm_calls,
-                    interceptors=[artifacts],
+                    interceptors=[redacting, artifacts],
                 )
                 async with worker, llm_worker:
                     yield worker

@@ -16,6 +16,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from hypothesis import settings
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -30,6 +31,12 @@ from runtime.workers import action_activities
 from tests.fake_llm import FakeLlm
 from tests.scripted_llm import ScriptedLlm
 from workflows.agent import AgentWorkflow
+
+# Fuzz tests replay the same examples on every run (CI must not go red by luck); set
+# HYPOTHESIS_PROFILE=explore to search with fresh random examples.
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("explore", derandomize=False, max_examples=2_000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 # The machine's PostgreSQL (CI has the same); tests fail loudly when it is missing.
 # The session's cross-run memory table (dropped at the end), so runs never meet old lessons.

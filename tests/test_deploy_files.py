@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -49,3 +50,18 @@ def test_the_dockerfile_copies_every_package_the_worker_needs() -> None:
     assert dockerfile.splitlines()[-1] == 'CMD ["python", "worker.py"]'
     assert re.search(r"^FROM python:3\.11-slim$", dockerfile, re.MULTILINE)
     assert "USER agent" in dockerfile  # not root
+
+
+def test_sql_steps_use_their_own_database_and_a_least_privilege_role() -> None:
+    services = compose()["services"]
+    assert isinstance(services, dict)
+    url = urlsplit(services["worker"]["environment"]["DATABASE_URL"])
+    database = services["postgresql"]["environment"]
+    assert url.hostname == "postgresql" and url.path == "/agent"
+    assert url.path.strip("/") not in {"temporal", "temporal_visibility", "postgres"}
+    assert url.username not in {database["POSTGRES_USER"], "postgres", "temporal"}
+    mounts = dict(volume.split(":", 1) for volume in services["postgresql"]["volumes"])
+    assert mounts["./deploy/postgres-init"] == "/docker-entrypoint-initdb.d:ro"
+    script = (REPO / "deploy" / "postgres-init" / "10-agent-sql.sh").read_text()
+    assert f"CREATE ROLE {url.username} LOGIN NOSUPERUSER" in script
+    assert "CREATE DATABASE agent;" in script and not re.search(r"\bSUPERUSER\b", script)

@@ -54,11 +54,14 @@ async def test_retry_reuses_what_finished_and_from_step_runs_it_again(
         env_queue = {"AGENT_TASK_QUEUE": task_queue}
         retried = await starter(client, "retry", first.id, env=env_queue)
         assert retried.returncode == 0, retried.stdout + retried.stderr
-        assert f"Retrying {first.id}: reusing order, note; running config" in retried.stdout
+        # the failed run undid 'note' (deleted its file): that step runs again
+        assert f"Retrying {first.id}: reusing order; running note, config" in retried.stdout
         assert len(hits) == 1  # the POST did not happen again
         second = await result_of(client, retried.stdout)
-        assert [s.reused_from for s in second.steps] == [first.id, first.id, None]
+        assert [s.reused_from for s in second.steps] == [first.id, None, None]
         assert second.steps[2].status is StepStatus.SUCCEEDED
+        assert json.loads((workspace / "out/order.json").read_text()) == {"n": 1}
+        (workspace / "out/order.json").unlink()  # so the next retry writes it unasked
 
         again = await starter(client, "retry", first.id, "--from-step", "order", env=env_queue)
         assert again.returncode == 0, again.stdout + again.stderr

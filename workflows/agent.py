@@ -18,6 +18,9 @@ from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflow
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
+    # The SQL guard's parser (C extension) imports its own submodules while it parses:
+    # registered here, those imports find the host's modules in every sandbox.
+    import pglast  # noqa: F401
     from pydantic import BaseModel, JsonValue, ValidationError
 
     from contracts import (
@@ -30,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         AgentTurnRequest,
         ApprovalDecision,
         ApprovalRecord,
+        Budget,
         DecideRequest,
         Lesson,
         Phase,
@@ -72,12 +76,14 @@ with workflow.unsafe.imports_passed_through():
         FOR_LLM_CALL,
         FOR_LLM_STEP,
         FOR_STEP,
+        LIMITS,
         Spent,
         describe,
         exhausted_limit,
         extended,
         priced,
         remaining,
+        reserved_spending,
         unpriced_problem,
     )
     from workflows.calls import (
@@ -106,7 +112,7 @@ with workflow.unsafe.imports_passed_through():
         step_dependencies,
         validate_plan,
     )
-    from workflows.policy import Verdict, arguments_hash, blocked_steps, judge
+    from workflows.policy import Verdict, arguments_hash, blocked_steps, judge, undo_verdict
     from workflows.rate_limits import rate_delay
     from workflows.references import ReferenceProblem, condition_holds
     from workflows.saga import Saga
@@ -119,17 +125,31 @@ AGENT_TOOL_PREVIEW = 2000  # characters of a tool result the agent's model sees
 MAX_UNCLAIMED_EVENTS = 1000  # events kept for wait_for_event steps that have not asked yet
 MEMORY_TIMEOUT = timedelta(seconds=30)
 MEMORY_RETRY = RetryPolicy(maximum_attempts=3)  # memory is a help: never hold a run up long
+UNDO_SHOWN = "undo_if_the_run_fails"  # where an approval shows the step's declared undo
 
 
 SignalInput = TypeVar("SignalInput", bound=BaseModel)
 
 
-def _signal_input(name: str, payload: RawValue, model: type[SignalInput]) -> SignalInput | None:
-    """A signal's input, or None (logged) when it is not what the signal takes: a signal
-    anyone can send must never fail a workflow task, which would leave the run stuck
-    (found by fuzzing; the SDK fails the task when typed arguments do not decode)."""
+def _signal_input(
+    name: str, payloads: tuple[Any, ...], model: type[SignalInput]
+) -> SignalInput | None:
+    """A signal's input, or None (logged) when it is not what the signal takes.
+
+    Anyone who may signal can send anything: no input (``temporal workflow signal``
+    without ``--input``, an empty Web UI form), several inputs, ``null``, a string. None of
+    it may fail a workflow task, which would leave the run stuck, so handlers take
+    ``*payloads`` (the SDK then passes what it decoded, never a count mismatch).
+    """
+    if len(payloads) != 1:
+        workflow.logger.warning(
+            "Ignored %s signal with %d inputs; send exactly one JSON object", name, len(payloads)
+        )
+        return None
+    value = payloads[0]
     try:
-        value = workflow.payload_converter().from_payload(payload.payload)
+        if isinstance(value, RawValue):
+            value = workflow.payload_converter().from_payload(value.payload)
         return model.model_validate(value)
     except (ValidationError, ValueError, TypeError) as exc:
         workflow.logger.warning("Ignored %s signal with unusable input: %s", name, exc)
@@ -165,6 +185,7 @@ class AgentWorkflow:
         self._asking: dict[str, asyncio.Lock] = {}  # one approval at a time per step
         self._saga = Saga()
         self._lessons: list[str] = []  # recalled once, shown to every planning call
+        self._reserved: dict[str, Budget] = {}  # what running sub-goal runs may spend
 
     @workflow.run
     async def run(self, run_input: RunInput) -> RunResult:
@@ -234,7 +255,9 @@ class AgentWorkflow:
             errors = (
                 validate_plan(run_input.plan)
                 or nesting_problems(run_input.plan, run_input.depth)
-                or blocked_steps(run_input.plan, run_input.policy)
+                or blocked_steps(
+                    run_input.plan, run_input.policy, undo=self._judges_undo(*run_input.plan.steps)
+                )
             )
             if errors:
                 raise self._failure("the given plan is invalid: " + "; ".join(errors))
@@ -394,7 +417,9 @@ class AgentWorkflow:
         return True
 
     async def _undo(self, step_id: str, item: int | None, undo: Compensation) -> CompensationRecord:
-        """Run one undo as its action's activity; approved, since it restores what was."""
+        """Run one undo as its action's activity, judged again on its resolved arguments:
+        an action's own undo runs approved (it restores what was); a plan's runs only as
+        far as the policy and the approval given with its step allow."""
 
         def record(outcome: str, error: str | None = None) -> CompensationRecord:
             return CompensationRecord.model_validate(
@@ -412,7 +437,16 @@ class AgentWorkflow:
         verdict = judge(undo.action, params.model_dump(mode="json"), self._input.policy)
         if verdict.decision == "block":
             return record("blocked", verdict.reason)
-        context = self._action_context(step_id, approved=True)
+        approved = True  # an action's own undo restores what this run changed
+        if undo.source == "plan":  # judged like a step on its resolved arguments
+            if verdict.decision == "approve" and not undo.approved:
+                return record(
+                    "blocked",
+                    f"needs a person's approval ({verdict.reason}), and it was not approved "
+                    "together with its step",
+                )
+            approved = verdict.decision == "approve"
+        context = self._action_context(step_id, approved=approved)
         try:
             await workflow.execute_activity(
                 spec.name,
@@ -433,8 +467,8 @@ class AgentWorkflow:
         description='Approve what awaits approval (a step, "plan" or "budget"). '
         'Input: {"step_id": "...", "note": "..."}'
     )
-    def approve(self, payload: RawValue) -> None:
-        decision = _signal_input("approve", payload, ApprovalDecision)
+    def approve(self, *payloads: Any) -> None:
+        decision = _signal_input("approve", payloads, ApprovalDecision)
         if decision is not None:
             self._decide(decision, approve=True, via="signal")
 
@@ -442,8 +476,8 @@ class AgentWorkflow:
         description='Reject what awaits approval (a step, "plan" or "budget"). '
         'Input: {"step_id": "...", "note": "..."}'
     )
-    def reject(self, payload: RawValue) -> None:
-        decision = _signal_input("reject", payload, ApprovalDecision)
+    def reject(self, *payloads: Any) -> None:
+        decision = _signal_input("reject", payloads, ApprovalDecision)
         if decision is not None:
             self._decide(decision, approve=False, via="signal")
 
@@ -476,8 +510,8 @@ class AgentWorkflow:
         description="A named event for wait_for_event steps (kept until one asks for it). "
         'Input: {"name": "...", "payload": <any JSON>}'
     )
-    def event(self, payload: RawValue) -> None:
-        event = _signal_input("event", payload, RunEvent)
+    def event(self, *payloads: Any) -> None:
+        event = _signal_input("event", payloads, RunEvent)
         if event is None:
             return
         unclaimed = sum(len(queue) for queue in self._events.values())
@@ -487,12 +521,12 @@ class AgentWorkflow:
         self._events.setdefault(event.name, []).append(event.payload)
 
     @workflow.signal(description="Start no new step or LLM call until resume; running steps finish")
-    def pause(self) -> None:
+    def pause(self, *_ignored: Any) -> None:  # any input is accepted and ignored
         self._paused = True
         self._set_phase(self._phase)
 
     @workflow.signal(description="Continue a paused run")
-    def resume(self) -> None:
+    def resume(self, *_ignored: Any) -> None:
         self._paused = False
         self._set_phase(self._phase)
 
@@ -545,8 +579,12 @@ class AgentWorkflow:
         return usage
 
     def _spent(self) -> Spent:
+        """What the run used, counting what running sub-goals may still spend as used:
+        parallel children share the budget instead of each getting all that is left."""
         elapsed = workflow.now() - self._first_started_at()
-        return Spent(self._started, self._usage, elapsed.total_seconds())
+        return reserved_spending(
+            Spent(self._started, self._usage, elapsed.total_seconds()), self._reserved.values()
+        )
 
     async def _within_budget(self, limits: tuple[str, ...], next_steps: int = 0) -> None:
         """Return once the run may go on; a used-up limit asks for an extension (or fails)."""
@@ -602,7 +640,7 @@ class AgentWorkflow:
                 validate_plan(fresh, kept)
                 or nesting_problems(fresh, self._input.depth)
                 or repeated_failures(fresh, self._hopeless)
-                or blocked_steps(fresh, self._input.policy)
+                or blocked_steps(fresh, self._input.policy, undo=self._judges_undo(*fresh.steps))
             )
             if not errors:
                 self._adopt(fresh, reason, kept)
@@ -750,23 +788,64 @@ class AgentWorkflow:
         return True
 
     async def _permission(self, step: Step, arguments: list[dict[str, JsonValue]]) -> bool:
-        """The policy on the resolved arguments: blocked raises; "approve" asks a person
-        once for the whole step (every item's arguments); True when a person approved."""
+        """The policy on the resolved arguments and on the step's declared undo: blocked
+        raises; "approve" asks a person once for the whole step (every item's arguments,
+        and the undo); True when a person approved."""
         verdicts = [judge(step.action, args, self._input.policy) for args in arguments]
         for index, verdict in enumerate(verdicts):
             if verdict.decision == "block":
                 where = "" if step.foreach is None else f"item {index}: "
                 raise CallFailed(f"BlockedByPolicy: {where}{verdict.reason}")
+        undo = self._undo_gate(step)
         asking = [verdict for verdict in verdicts if verdict.decision == "approve"]
-        if not asking:
+        if not asking and undo is None:
             return False
-        if step.foreach is None:
-            await self._approve(step, asking[0], arguments[0])
-        else:
-            reason = f"{len(asking)} of {len(arguments)} items: {asking[0].reason}"
-            items: list[JsonValue] = list(arguments)
-            await self._approve(step, Verdict("approve", asking[0].risk, reason), {"items": items})
+        asked: Verdict | None = asking[0] if asking else None
+        shown: dict[str, JsonValue] = arguments[0]
+        if step.foreach is not None:
+            shown = {"items": list(arguments)}
+            if asked is not None:
+                reason = f"{len(asking)} of {len(arguments)} items: {asked.reason}"
+                asked = Verdict("approve", asked.risk, reason)
+        await self._approve(step, *self._with_undo(step, asked, undo, shown))
         return True
+
+    @staticmethod
+    def _judges_undo(*steps: Step) -> bool:
+        """Whether undos that plans declare are judged like steps (not in runs that
+        started on older code, which ran them unasked: replay must decide the same)."""
+        return any(s.compensate is not None for s in steps) and workflow.patched("undo-judged-v1")
+
+    def _undo_gate(self, step: Step) -> Verdict | None:
+        """The policy on the step's declared undo, when it is judged and asks a person;
+        a blocked undo blocks its step (a plan check refuses it earlier, too)."""
+        if not self._judges_undo(step):
+            return None
+        verdict = undo_verdict(step, self._input.policy)
+        if verdict is None or verdict.decision == "allow":
+            return None
+        if verdict.decision == "block":
+            raise CallFailed(f"BlockedByPolicy: its undo (compensate) is blocked: {verdict.reason}")
+        return verdict
+
+    @staticmethod
+    def _with_undo(
+        step: Step, verdict: Verdict | None, undo: Verdict | None, shown: dict[str, JsonValue]
+    ) -> tuple[Verdict, dict[str, JsonValue]]:
+        """What a person approves: the step's arguments, and its declared undo if judged
+        (so the approval, bound to the hash of what it showed, covers both)."""
+        if undo is None or step.compensate is None:
+            assert verdict is not None  # callers ask only when something needs approval
+            return verdict, shown
+        declared = step.compensate.model_dump(mode="json", include={"action", "params"})
+        shown = {**shown, UNDO_SHOWN: declared}
+        reason = (
+            f"its undo {undo.reason}"
+            if verdict is None
+            else f"{verdict.reason}; its undo {undo.reason}"
+        )
+        risk = undo.risk if verdict is None else verdict.risk
+        return Verdict("approve", risk, reason), shown
 
     async def _run_calls(self, step: Step, calls: list[Call], approved: bool) -> list[ActionResult]:
         """Every call, up to max_parallel at a time; results in call order. A failed item
@@ -824,7 +903,11 @@ class AgentWorkflow:
                     params, approved = await self._recover(step, params, failed, recoveries)
                     continue
                 raise
-            undo = declared_undo(step, call, result.output) or result.undo
+            judged = self._judges_undo(step)
+            undo = (
+                declared_undo(step, call, result.output, judged=judged, approved=approved)
+                or result.undo
+            )
             self._saga.record(step.id, call.item, undo)
             return result
 
@@ -886,6 +969,8 @@ class AgentWorkflow:
             workspace=self._input.workspace,
             policy=self._input.policy,
             approved=approved,
+            # starter.py retry: the runs whose outputs this run reuses (and their artifacts)
+            artifact_runs=sorted({r.run_id for r in self._input.reuse}),
         )
 
     async def _wait_for_event(self, params: WaitForEventParams) -> ActionResult:
@@ -920,6 +1005,10 @@ class AgentWorkflow:
         child_id = f"{workflow.info().workflow_id}.{step.id}"
         if item is not None:
             child_id += f".{item}"
+        shares_budget = workflow.patched("child-budget-v1")
+        if shares_budget:  # the child needs room for at least one step of its own
+            await self._within_budget(LIMITS, next_steps=1)
+        budget = remaining(self._budget, self._spent())
         child_input = RunInput(
             goal=params.goal,
             workspace=self._input.workspace,
@@ -927,11 +1016,13 @@ class AgentWorkflow:
             max_replans=params.max_replans,
             max_plan_repairs=self._input.max_plan_repairs,
             policy=self._input.policy,
-            budget=remaining(self._budget, self._spent()),
+            budget=budget,
             compensate=self._input.compensate,
             depth=self._input.depth + 1,
             llm_task_queue=self._input.llm_task_queue,
         )
+        if shares_budget:
+            self._reserved[child_id] = budget
         try:
             result: RunResult = await workflow.execute_child_workflow(
                 WORKFLOW_NAME,
@@ -950,6 +1041,8 @@ class AgentWorkflow:
                     workflow.logger.warning("Sub-goal %s failed without a result", child_id)
             message = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
             raise CallFailed(f"SubGoalFailed: run {child_id}: {message}", for_good=False) from None
+        finally:
+            self._reserved.pop(child_id, None)  # its real spending is counted instead
         self._add_child_spending(result)
         outputs = {s.id: s.output for s in result.steps if s.status is StepStatus.SUCCEEDED}
         return ActionResult(
@@ -1117,9 +1210,12 @@ class AgentWorkflow:
         verdict = judge(step.action, new_arguments, self._input.policy)
         if verdict.decision == "block":
             raise CallFailed(f"{error}; BlockedByPolicy: {verdict.reason}")
-        if verdict.decision == "approve":
-            await self._approve(step, verdict, new_arguments)
-        return retry, verdict.decision == "approve"
+        undo = self._undo_gate(step)
+        if verdict.decision == "approve" or undo is not None:
+            asking = verdict if verdict.decision == "approve" else None
+            await self._approve(step, *self._with_undo(step, asking, undo, new_arguments))
+            return retry, True
+        return retry, False
 
     def _settle_failure(self, step: Step, state: StepState, failed: CallFailed) -> None:
         """Apply ``on_failure`` once the step's calls (and their retries) are over."""

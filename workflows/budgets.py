@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from contracts.policy import Budget
@@ -102,3 +103,17 @@ def remaining(budget: Budget, spent: Spent) -> Budget:
             for name, (limit, used, floor) in left.items()
         }
     )
+
+
+def reserved_spending(spent: Spent, reserved: Iterable[Budget]) -> Spent:
+    """``spent`` plus the budgets handed to running sub-goal runs (their limited parts):
+    until a child finishes, what it may spend counts as spent, so parallel children
+    cannot each spend everything that is left."""
+    steps, usage = spent.steps, spent.usage
+    for budget in reserved:
+        usage = usage.model_copy()
+        steps += budget.max_steps or 0
+        usage.calls += budget.max_llm_calls or 0
+        usage.prompt_tokens += budget.max_tokens or 0
+        usage.cost_usd = round(usage.cost_usd + (budget.max_cost_usd or 0.0), 6)
+    return Spent(steps, usage, spent.seconds)

@@ -91,9 +91,14 @@ def _params(step: Step, scope: dict[str, object], item: int | None) -> ActionPar
         raise CallFailed(f"{where}params invalid after resolving: {detail}") from None
 
 
-def declared_undo(step: Step, call: Call, output: JsonValue) -> list[Compensation]:
+def declared_undo(
+    step: Step, call: Call, output: JsonValue, *, judged: bool = False, approved: bool = False
+) -> list[Compensation]:
     """The plan's ``compensate`` for a finished call, resolved now (with the call's own
-    output as ``steps.<id>.output``); empty when the plan declares none."""
+    output as ``steps.<id>.output``); empty when the plan declares none.
+
+    ``judged``: marked as the plan's (judged again before it runs), with ``approved``
+    saying whether a person approved it together with its step."""
     declared = step.compensate
     if declared is None:
         return []
@@ -107,7 +112,15 @@ def declared_undo(step: Step, call: Call, output: JsonValue) -> list[Compensatio
         return [Compensation(action=None, description=problem)]
     assert isinstance(params, dict)  # resolving keeps the shape of its input
     description = declared.description or f"{declared.action} declared by the plan"
-    return [Compensation(action=declared.action, params=params, description=description)]
+    return [
+        Compensation(
+            action=declared.action,
+            params=params,
+            description=description,
+            source="plan" if judged else "action",
+            approved=judged and approved,
+        )
+    ]
 
 
 def activity_failure(error: ActivityError) -> str:

@@ -8,9 +8,11 @@ from collections.abc import Mapping
 from pydantic import JsonValue, ValidationError
 
 from contracts.actions import CATALOG
+from contracts.artifacts import ARTIFACT_KEY, mentions_artifact
 from contracts.plan import Plan, Step
 from contracts.run import MAX_SUB_GOAL_DEPTH
 from workflows.dag import find_cycle
+from workflows.patches import applies
 from workflows.references import (
     check_expression,
     param_expressions,
@@ -18,6 +20,7 @@ from workflows.references import (
 )
 
 MAX_STEPS = 500  # a run that needs more should be split into sub-goals
+NO_NAMED_ARTIFACTS = "no-named-artifacts-v1"
 
 
 def steps_read(step: Step) -> set[str]:
@@ -99,6 +102,26 @@ def _check_compensation(step: Step, dependencies: set[str]) -> list[str]:
     return errors
 
 
+def _named_artifacts(step: Step) -> list[str]:
+    """A plan never names a stored artifact (``{"$artifact": ...}``): big outputs reach a
+    step through ``${steps.<id>.output}``, bound to the run that made them."""
+    places = [
+        where
+        for where, value in (
+            ("params", step.params),
+            ("compensate", step.compensate.params if step.compensate else None),
+        )
+        if mentions_artifact(value)
+    ]
+    if not places or not applies(NO_NAMED_ARTIFACTS):
+        return []
+    return [
+        f"step '{step.id}' {where} name a stored artifact ({ARTIFACT_KEY!r}); a plan may not: "
+        "pass an earlier step's output as ${steps.<id>.output} instead"
+        for where in places
+    ]
+
+
 def validate_plan(plan: Plan, finished: Mapping[str, Step] | None = None) -> list[str]:
     """All problems with ``plan`` (empty means valid).
 
@@ -126,6 +149,7 @@ def validate_plan(plan: Plan, finished: Mapping[str, Step] | None = None) -> lis
             )
             continue
         errors += _check_params(step.id, step.action, step.params)
+        errors += _named_artifacts(step)
         expressions, problems = param_expressions(step.params)
         errors += [f"step '{step.id}': {problem}" for problem in problems]
         per_item = step.foreach is not None

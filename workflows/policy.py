@@ -17,10 +17,14 @@ from urllib.parse import unquote
 from pydantic import JsonValue
 
 from contracts.actions import CATALOG, Risk
-from contracts.plan import Plan
+from contracts.plan import Plan, Step
 from contracts.policy import Decision, Policy
 from workflows.egress import url_problem
+from workflows.patches import applies
+from workflows.paths import rules_apply, target_problem
+from workflows.sql_guard import PATCH as SQL_GUARD_PATCH
 from workflows.sql_guard import sql_effect
+from workflows.sql_guard_regex import regex_sql_effect
 
 FILE_ACTIONS = frozenset(
     {"file_read", "file_write", "file_list", "file_append", "file_delete", "file_move"}
@@ -57,13 +61,19 @@ def path_problem(path: str) -> str | None:
     return None
 
 
+def _target_problem(action: str, path: str) -> str | None:
+    """Protected names and non-file targets (``workflows.paths``), behind their patch."""
+    problem = target_problem(action, path)
+    return problem if problem and rules_apply() else None
+
+
 def _risk_and_problem(action: str, params: Mapping[str, JsonValue], policy: Policy) -> Verdict:
     risk = CATALOG[action].risk
     if action in FILE_ACTIONS:
         for name in PATH_PARAMS:
             path = params.get(name)
             if isinstance(path, str) and not _unresolved(path):
-                problem = path_problem(path)
+                problem = path_problem(path) or _target_problem(action, path)
                 if problem:
                     return Verdict("block", risk, problem)
         return Verdict(policy.decision_for(risk), risk, f"{action} is a {risk.value} action")
@@ -80,8 +90,10 @@ def _risk_and_problem(action: str, params: Mapping[str, JsonValue], policy: Poli
         )
     sql = params.get("sql")
     if isinstance(sql, str) and not _unresolved(sql):
-        effect, why = sql_effect(sql)
-        if effect == "destructive":
+        # runs started before the parser-based guard replay their decisions as they ran
+        guard = sql_effect if applies(SQL_GUARD_PATCH) else regex_sql_effect
+        effect, why = guard(sql)
+        if effect == "blocked":
             return Verdict("block", Risk.DESTRUCTIVE, why)
         risk = Risk.READ if effect == "read" else Risk.EXTERNAL
         return Verdict(policy.decision_for(risk), risk, why)
@@ -101,8 +113,18 @@ def arguments_hash(action: str, params: Mapping[str, JsonValue]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def blocked_steps(plan: Plan, policy: Policy) -> list[str]:
-    """Plan-check errors for steps the policy blocks, judged on their planned params."""
+def undo_verdict(step: Step, policy: Policy) -> Verdict | None:
+    """The policy on the undo a step declares (``compensate``), judged like a step on its
+    planned params (references resolve only once the step ran); None if it has none."""
+    undo = step.compensate
+    if undo is None or undo.action is None:
+        return None
+    return judge(undo.action, undo.params, policy)
+
+
+def blocked_steps(plan: Plan, policy: Policy, *, undo: bool = True) -> list[str]:
+    """Plan-check errors for steps the policy blocks, judged on their planned params;
+    with ``undo``, a step whose declared undo the policy blocks is blocked too."""
     errors = []
     for step in plan.steps:
         verdict = judge(step.action, step.params, policy)
@@ -110,5 +132,11 @@ def blocked_steps(plan: Plan, policy: Policy) -> list[str]:
             errors.append(
                 f"step '{step.id}' is blocked by the run's policy: {verdict.reason}; "
                 "change it or leave it out"
+            )
+        undone = undo_verdict(step, policy) if undo else None
+        if undone is not None and undone.decision == "block":
+            errors.append(
+                f"step '{step.id}' declares an undo (compensate) that the run's policy "
+                f"blocks: {undone.reason}; change the undo or leave it out"
             )
     return errors

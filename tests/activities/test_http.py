@@ -33,6 +33,7 @@ def server() -> Iterator[LocalHttp]:
             "/big": lambda h, b: (200, {}, b"x" * 5000),
             "/hop": lambda h, b: (302, {"Location": "/items"}, b""),
             "/to-metadata": lambda h, b: (302, {"Location": "http://169.254.169.254/x"}, b""),
+            "/to-alibaba": lambda h, b: (302, {"Location": "http://100.100.100.200./x"}, b""),
             "/loop": lambda h, b: (302, {"Location": "/loop"}, b""),
         }
     )
@@ -97,23 +98,29 @@ async def test_every_redirect_hop_passes_the_policy(server: LocalHttp, http: Htt
     with pytest.raises(ApplicationError, match=r"169\.254\.169\.254 is a link-local") as caught:
         await call(http, url=server.url("/to-metadata"))
     assert caught.value.type == "BlockedByPolicy" and caught.value.non_retryable
+    with pytest.raises(ApplicationError, match=r"Alibaba Cloud metadata\); never allowed"):
+        await call(http, url=server.url("/to-alibaba"))
     with pytest.raises(ApplicationError, match="more than 5 redirects"):
         await call(http, url=server.url("/loop"))
 
 
 async def test_loopback_needs_allowing_even_by_ip(server: LocalHttp, http: HttpActions) -> None:
     plain = ActionContext(run_id="r", step_id="s", workspace="/tmp")
-    with pytest.raises(ApplicationError, match="private/loopback address") as caught:
+    hint = r'--allow-host 127\.0\.0\.1 on the starter, or allow_hosts = \["127\.0\.0\.1"\]'
+    with pytest.raises(ApplicationError, match=f"is a loopback address .*{hint}") as caught:
         await call(http, plain, url=server.url("/items"))
     assert caught.value.type == "BlockedByPolicy"
     assert server.hits == []  # refused before anything was sent
+    await call(http, url=server.url("/items"))  # CTX lists 127.0.0.1
+    assert server.hits == [("GET", "/items")]
 
 
 async def test_a_name_is_judged_by_the_addresses_it_resolves_to(http: HttpActions) -> None:
     name = socket.gethostname()  # resolves through /etc/hosts to this machine
     assert ipaddress.ip_address(socket.gethostbyname(name)).is_private, "needs a local name"
     plain = ActionContext(run_id="r", step_id="s", workspace="/tmp")
-    with pytest.raises(ApplicationError, match=f"{name} is a private/loopback address"):
+    blocked = f"{name} is a (loopback|private) address .*--allow-host {name} on the starter"
+    with pytest.raises(ApplicationError, match=blocked):
         await call(http, plain, url=f"http://{name}:9/")
 
 

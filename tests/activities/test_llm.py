@@ -6,6 +6,10 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import StatusCode
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -223,3 +227,31 @@ def test_the_planner_sees_recalled_lessons() -> None:
     user = plan_messages(PlanRequest(goal="totals", lessons=[lesson]))[1]["content"]
     assert "Lessons from earlier runs with similar goals" in user and lesson in user
     assert "Lessons" not in plan_messages(PlanRequest(goal="totals"))[1]["content"]
+
+
+async def test_an_llm_span_never_carries_a_providers_error_text(
+    scripted_llm: ScriptedLlm,
+) -> None:
+    """A 401 may echo the key: the span records the error's type, not its text."""
+    exporter = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    echoed = "sk-echoed-secret-0123456789"
+    scripted_llm.queue("review", Fault(401, json.dumps({"error": {"message": echoed}})))
+    provider = LlmProvider(
+        Settings(openai_base_url=scripted_llm.base_url, openai_api_key=echoed, model="m")
+    )
+    _opened.append(provider)
+    traced = LlmActivities(provider, tracer_provider.get_tracer("test"))
+    request = ReviewRequest(goal="g", steps=[], replans_left=0)
+    with pytest.raises(ApplicationError):
+        await ActivityEnvironment().run(traced.review, request)
+
+    [span] = exporter.get_finished_spans()
+    assert span.attributes is not None and span.attributes["error.type"] == "AuthenticationError"
+    assert span.status.status_code is StatusCode.ERROR
+    exported = json.dumps(
+        [str(span.status.description), [e.attributes for e in span.events], dict(span.attributes)],
+        default=str,
+    )
+    assert echoed not in exported

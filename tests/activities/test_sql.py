@@ -14,6 +14,7 @@ from activities.sql import SqlActions
 from contracts import ActionContext, ActionResult
 from contracts.actions import SqlQueryParams
 from tests.conftest import DATABASE_URL
+from workflows.sql_guard import sql_effect
 
 CTX = ActionContext(run_id="r", step_id="s", workspace="/tmp")
 APPROVED = CTX.model_copy(update={"approved": True})
@@ -96,25 +97,61 @@ async def test_writes_need_approval_and_drops_never_run(sql: SqlActions, table: 
     assert refused.value.type == "BlockedByPolicy" and refused.value.non_retryable
     done = await run(sql, APPROVED, sql=insert, params=["East", 10])
     assert done.output["status"] == "INSERT 0 1"  # type: ignore[index,call-overload]
-    with pytest.raises(ApplicationError, match="drops or truncates"):
+    with pytest.raises(ApplicationError, match="DROP destroys objects"):
         await run(sql, APPROVED, sql=f"DROP TABLE {table}")
+    with pytest.raises(ApplicationError, match=r"COPY \.\.\. PROGRAM runs a shell command"):
+        await run(sql, APPROVED, sql=f"SELECT 1 --'\n; COPY {table} TO PROGRAM 'id'")
 
 
 async def test_a_read_that_writes_is_stopped_by_the_read_only_transaction(
     sql: SqlActions, table: str
 ) -> None:
-    with pytest.raises(ApplicationError) as caught:
-        await run(sql, sql=f"SELECT nextval('{table}_id_seq')")
-    assert caught.value.type == "SqlReadOnly" and caught.value.non_retryable
+    # The guard cannot see into a view; the read-only transaction still stops the write.
+    connection = await asyncpg.connect(DATABASE_URL)
+    try:
+        await connection.execute(
+            f"CREATE VIEW {table}_next AS SELECT nextval('{table}_id_seq') AS id"
+        )
+        with pytest.raises(ApplicationError) as caught:
+            await run(sql, sql=f"SELECT id FROM {table}_next")
+        assert caught.value.type == "SqlReadOnly" and caught.value.non_retryable
+    finally:
+        await connection.execute(f"DROP VIEW {table}_next")
+        await connection.close()
+
+
+async def test_the_server_reads_the_text_as_the_guard_did() -> None:
+    """With standard_conforming_strings off, 'a\\' would not end at the quote and the
+    server would run a call the guard saw inside a literal (here a harmless one)."""
+    smuggled = "SELECT 'a\\' , ' , version() AS v, ' AS x --'\n, 1 AS n"
+    assert sql_effect(smuggled) == ("read", "only reads")
+    role = f"scs_off_{uuid.uuid4().hex[:8]}"
+    connection = await asyncpg.connect(DATABASE_URL)
+    await connection.execute(f"CREATE ROLE {role} LOGIN NOSUPERUSER")
+    await connection.execute(f"ALTER ROLE {role} SET standard_conforming_strings = off")
+    actions = SqlActions(DATABASE_URL.replace("postgres@", f"{role}@", 1))
+    try:
+        done = await run(actions, sql=smuggled)
+    finally:
+        await actions.aclose()
+        await connection.execute(f"DROP ROLE {role}")
+        await connection.close()
+    rows = done.output["rows"]  # type: ignore[index,call-overload]
+    assert rows == [{"?column?": "a\\", "x": " , version() AS v, ", "n": 1}]
 
 
 async def test_errors_say_what_to_fix_and_whether_to_retry(sql: SqlActions, table: str) -> None:
-    with pytest.raises(ApplicationError) as syntax:
+    with pytest.raises(ApplicationError) as syntax:  # the guard's parser refuses it first
         await run(sql, sql=f"SELECT * FROM {table} WHERE")
-    assert syntax.value.type == "SqlError" and syntax.value.non_retryable
-    assert "invalid SQL (42601)" in syntax.value.message
+    assert syntax.value.type == "BlockedByPolicy" and syntax.value.non_retryable
+    assert "cannot be parsed as PostgreSQL: syntax error" in syntax.value.message
+    with pytest.raises(ApplicationError) as unknown:
+        await run(sql, sql=f"SELECT no_such_column FROM {table}")
+    assert unknown.value.type == "SqlError" and unknown.value.non_retryable
+    assert "invalid SQL (42703)" in unknown.value.message
+    slow_read = "SELECT count(*) FROM generate_series(1, 100000) a, generate_series(1, 100000) b"
     with pytest.raises(ApplicationError) as slow:
-        await run(sql, sql="SELECT pg_sleep(5)", timeout_seconds=0.2)
+        await run(sql, sql=slow_read, timeout_seconds=0.2)
     assert slow.value.type == "SqlTimeout" and "longer than 0.2 s" in slow.value.message
     with pytest.raises(ApplicationError, match="set DATABASE_URL"):
         await ActivityEnvironment().run(

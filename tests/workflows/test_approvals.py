@@ -363,3 +363,32 @@ async def test_cancelling_a_run_stops_a_running_http_call(
     history = await handle.fetch_history()
     # The run waited until the activity itself stopped: its cancellation is in history.
     assert any(e.HasField("activity_task_canceled_event_attributes") for e in history.events)
+
+
+async def test_signals_of_any_shape_never_fail_a_workflow_task(
+    client: Client, task_queue: str, workspace: Path, agent_worker: Worker, server: LocalHttp
+) -> None:
+    """No input (the CLI without --input, an empty Web UI form), two inputs, null, a
+    string, or an input to a signal that takes none: ignored, and the run still obeys."""
+    given = plan(post(server, "hello"))
+    handle = await start(client, task_queue, workspace, plan=given, review=False, policy=LOCAL)
+    await pending_approval(handle, "post")
+    for name in ("approve", "reject", "event"):
+        await handle.signal(name)  # no payload at all
+        await handle.signal(name, args=[{"step_id": "post"}, {"step_id": "post"}])
+        await handle.signal(name, None)
+        await handle.signal(name, "post")
+    await handle.signal("pause", {"why": "an input pause does not take"})
+    await handle.signal("resume", "neither does resume")
+    status = await handle.query(AgentWorkflow.status)  # answered: the run is alive
+    assert [p.step_id for p in status.pending_approvals] == ["post"] and not status.paused
+
+    await handle.signal(AgentWorkflow.approve, ApprovalDecision(step_id="post"))
+    result = await handle.result()
+    assert result.status == "succeeded" and server.hits == [("POST", "/echo")]
+    history = await handle.fetch_history()
+    failed_tasks = [
+        e for e in history.events if e.HasField("workflow_task_failed_event_attributes")
+    ]
+    assert failed_tasks == []
+    await assert_replays(handle)

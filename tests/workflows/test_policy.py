@@ -140,16 +140,16 @@ SQL_CASES: list[tuple[str, SqlEffect]] = [
     ("WITH d AS (DELETE FROM t WHERE x RETURNING *) SELECT * FROM d", "write"),
     ("SELECT * INTO backup FROM t", "write"),
     ("CREATE TABLE t (a int)", "write"),
-    ("SET search_path TO evil", "write"),
-    ("DROP TABLE users", "destructive"),
-    ("DrOp TaBlE users", "destructive"),
-    ("TRUNCATE t", "destructive"),
-    ("DELETE FROM t", "destructive"),
-    ("update t set a = 1", "destructive"),
-    ("SELECT 1; DROP TABLE t", "destructive"),
-    ("SELECT 1 /* x */; DeLeTe FROM t -- WHERE id = 1", "destructive"),
-    ("ALTER TABLE t DROP COLUMN a", "destructive"),
-    ("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d", "destructive"),
+    ("SET search_path TO evil", "blocked"),  # session state: never (was a write)
+    ("DROP TABLE users", "blocked"),
+    ("DrOp TaBlE users", "blocked"),
+    ("TRUNCATE t", "blocked"),
+    ("DELETE FROM t", "blocked"),
+    ("update t set a = 1", "blocked"),
+    ("SELECT 1; DROP TABLE t", "blocked"),
+    ("SELECT 1 /* x */; DeLeTe FROM t -- WHERE id = 1", "blocked"),
+    ("ALTER TABLE t DROP COLUMN a", "blocked"),
+    ("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d", "blocked"),
 ]
 
 

@@ -8,10 +8,11 @@ import threading
 from pathlib import Path
 
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from contracts import ApprovalDecision, Plan, Policy, Review, RunEvent
+from contracts import ApprovalDecision, Budget, Plan, Policy, Review, RunEvent
 from contracts.plan import FOREACH_MAX_ITEMS
 from tests.fake_llm import FakeLlm
 from tests.local_http import LocalHttp
@@ -197,3 +198,33 @@ async def test_a_sub_goal_run_cannot_nest_deeper_than_the_limit(
     failure = await run_failure(handle)
     assert "sub-goal 2 levels deep, the limit" in str(failure.message)
     assert (await handle.query(AgentWorkflow.status)).steps == []  # nothing was adopted
+
+
+async def test_parallel_sub_goals_share_the_budget_instead_of_each_spending_all_of_it(
+    client: Client, task_queue: str, workspace: Path, fake_llm: FakeLlm, agent_worker: Worker
+) -> None:
+    parent_plan = plan(
+        {"id": "a", "action": "sub_goal", "params": {"goal": "write two files"}},
+        {"id": "b", "action": "sub_goal", "params": {"goal": "write two files"}},
+    )
+    child_plan = plan(
+        {"id": "one", "action": "file_write", "params": {"path": "out/1.txt", "content": "1"}},
+        {"id": "two", "action": "file_write", "params": {"path": "out/2.txt", "content": "2"}},
+    )
+    fake_llm.plans.extend([child_plan, child_plan])
+    budget = Budget(max_steps=3, on_exhausted="fail")
+    handle = await start(
+        client, task_queue, workspace, plan=parent_plan, review=False, budget=budget
+    )
+    failure = await run_failure(handle)
+
+    assert failure.type == "BudgetExhausted" and "max_steps" in failure.message
+    child_steps = 0
+    for child in ("a", "b"):
+        try:
+            types = await activity_types(client.get_workflow_handle(f"{handle.id}.{child}"))
+        except RPCError:  # never started: nothing was left for it
+            continue
+        child_steps += types.count("file_write")
+    assert 2 + child_steps <= 3  # the two sub_goal steps count, and so does every child step
+    await assert_replays(handle)

@@ -1,0 +1,68 @@
+"""The secret values this process knows, collected once at start so error texts and log
+lines can be scrubbed of them (``activities.redaction.Redactor``).
+
+They are the values of OPENAI_API_KEY, TEMPORAL_API_KEY, AGENT_PAYLOAD_KEY,
+AGENT_CODEC_TOKEN and the password in DATABASE_URL, each also read from the file its
+``<NAME>_FILE`` variable names (as ``runtime.settings`` reads them), plus the key and
+the password of a ``Settings`` object built in code.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from activities.redaction import Redactor
+from runtime.settings import Settings
+
+SECRET_VARIABLES = (
+    "OPENAI_API_KEY",
+    "TEMPORAL_API_KEY",
+    "AGENT_PAYLOAD_KEY",
+    "AGENT_CODEC_TOKEN",
+)
+URL_VARIABLES = ("DATABASE_URL",)  # only the password in it is secret
+
+
+def known_secrets(
+    env: Mapping[str, str] | None = None, settings: Settings | None = None
+) -> frozenset[str]:
+    """Every secret value the environment (and ``settings``) holds; unreadable files are
+    skipped here (the settings report them)."""
+    env = os.environ if env is None else env
+    found = {_value(env, name) for name in SECRET_VARIABLES}
+    urls = {_value(env, name) for name in URL_VARIABLES}
+    if settings is not None:
+        found.add(settings.openai_api_key)
+        urls.add(settings.database_url)
+    for url in filter(None, urls):
+        password = url_password(url)
+        found |= {password, unquote(password)} if password else set()
+    return frozenset(value for value in found if value)
+
+
+def redactor(env: Mapping[str, str] | None = None, settings: Settings | None = None) -> Redactor:
+    """A ``Redactor`` for this process's secrets."""
+    return Redactor(known_secrets(env, settings))
+
+
+def url_password(url: str) -> str | None:
+    """The password of a URL's user info as written (``postgresql://user:pw@host/db``)."""
+    try:
+        return urlsplit(url).password or None
+    except ValueError:
+        return None
+
+
+def _value(env: Mapping[str, str], name: str) -> str | None:
+    if value := env.get(name):
+        return value
+    path = env.get(f"{name}_FILE")
+    if not path:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
