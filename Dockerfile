@@ -7,9 +7,13 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY contracts ./contracts
 COPY workflows ./workflows
+COPY rules ./rules
 COPY activities ./activities
 COPY runtime ./runtime
 COPY examples ./examples
+COPY data ./data
+COPY cli ./cli
+COPY durable_agents ./durable_agents
 COPY worker.py starter.py ./
 RUN pip install --no-cache-dir . \
     && useradd --create-home --uid 1000 agent \

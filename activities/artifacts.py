@@ -33,10 +33,16 @@ from temporalio.worker import (
     Interceptor,
 )
 
-from activities.errors import action_error
-from activities.limits import check_result, load_json
-from contracts import ActionContext, ActionParams, ActionResult
-from contracts.artifacts import ARTIFACT_KEY, RUN_KEY, is_artifact, may_read, mentions_artifact
+from durable_agents.activities.errors import action_error
+from durable_agents.activities.limits import check_result, load_json
+from durable_agents.contracts import ActionContext, ActionParams, ActionResult
+from durable_agents.contracts.artifacts import (
+    ARTIFACT_KEY,
+    RUN_KEY,
+    is_artifact,
+    may_read,
+    mentions_artifact,
+)
 
 DEFAULT_THRESHOLD_BYTES = 256_000
 JSON_FIELD: object = JsonValue  # a params field of this type takes any stored value as is

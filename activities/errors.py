@@ -28,7 +28,7 @@ import openai
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.redaction import redact_url, redact_urls
+from durable_agents.activities.redaction import redact_url, redact_urls
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -16,9 +16,15 @@ import aiofiles.os
 from pydantic import JsonValue
 from temporalio import activity
 
-from activities.errors import action_error, file_system_errors
-from activities.formats import Format, effective_format, parse_csv, parse_text, render
-from activities.workspace import (
+from durable_agents.activities.errors import action_error, file_system_errors
+from durable_agents.activities.formats import (
+    Format,
+    effective_format,
+    parse_csv,
+    parse_text,
+    render,
+)
+from durable_agents.activities.workspace import (
     confine,
     not_found,
     relative_name,
@@ -27,16 +33,15 @@ from activities.workspace import (
     workspace_root,
     writable_file,
 )
-from contracts import ActionContext, ActionResult, Compensation
-from contracts.actions import (
-    NEEDS_APPROVAL,
+from durable_agents.contracts import ActionContext, ActionResult, Compensation
+from durable_agents.contracts.action_spec import NEEDS_APPROVAL, Risk
+from durable_agents.contracts.actions import (
     FileAppendParams,
     FileDeleteParams,
     FileListParams,
     FileMoveParams,
     FileReadParams,
     FileWriteParams,
-    Risk,
 )
 
 MAX_READ_BYTES = 20_000_000

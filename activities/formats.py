@@ -10,8 +10,14 @@ from typing import Literal
 
 from pydantic import JsonValue
 
-from activities.errors import action_error
-from activities.limits import MAX_VALUES, SHARED_CHARS, SHARED_MAX, parse_json, too_large
+from durable_agents.activities.errors import action_error
+from durable_agents.activities.limits import (
+    MAX_VALUES,
+    SHARED_CHARS,
+    SHARED_MAX,
+    parse_json,
+    too_large,
+)
 
 Format = Literal["auto", "text", "json", "csv"]
 

@@ -12,14 +12,14 @@ from pydantic import JsonValue
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.errors import action_error, from_httpx, from_status
-from activities.heartbeat import heartbeating
-from activities.limits import parse_json
-from activities.redaction import redact_url
-from contracts import ActionContext, ActionResult
-from contracts.actions import HttpRequestParams
-from contracts.policy import Policy
-from workflows.egress import address_problem, parse_address, url_problem
+from durable_agents.activities.errors import action_error, from_httpx, from_status
+from durable_agents.activities.heartbeat import heartbeating
+from durable_agents.activities.limits import parse_json
+from durable_agents.activities.redaction import redact_url
+from durable_agents.contracts import ActionContext, ActionResult
+from durable_agents.contracts.actions import HttpRequestParams
+from durable_agents.contracts.policy import Policy
+from durable_agents.rules.egress import address_problem, parse_address, url_problem
 
 MAX_REDIRECTS = 5
 NON_IDEMPOTENT = frozenset({"POST", "PATCH"})

@@ -25,9 +25,9 @@ from typing import Any
 from pydantic import BaseModel, JsonValue
 from temporalio.exceptions import ApplicationError
 
-from activities.errors import action_error
-from contracts import ActionResult
-from contracts.limits import MAX_DEPTH
+from durable_agents.activities.errors import action_error
+from durable_agents.contracts import ActionResult
+from durable_agents.contracts.limits import MAX_DEPTH
 
 MAX_VALUES = 1_000_000
 SHARED_CHARS = 40  # repeated strings up to this long are shared between records

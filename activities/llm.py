@@ -9,18 +9,19 @@ Temporal owns retries, so every attempt is visible in history. Structured answer
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import openai
+from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletionMessage
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from pydantic import BaseModel, JsonValue, ValidationError
 from temporalio import activity
 
-from activities.errors import action_error, from_openai
-from activities.heartbeat import heartbeating
-from activities.prompts import (
+from durable_agents.activities.errors import action_error, from_openai
+from durable_agents.activities.heartbeat import heartbeating
+from durable_agents.activities.prompts import (
     agent_messages,
     agent_tools,
     plan_messages,
@@ -30,7 +31,7 @@ from activities.prompts import (
     review_messages,
     review_schema,
 )
-from contracts import (
+from durable_agents.contracts import (
     ActionContext,
     ActionResult,
     AgentTurn,
@@ -47,8 +48,8 @@ from contracts import (
     ToolCall,
     Usage,
 )
-from contracts.actions import LlmParams
-from runtime.llm_provider import LlmProvider
+from durable_agents.contracts.actions import LlmParams
+from durable_agents.contracts.errors import format_validation_error, validation_problems
 
 Answer = TypeVar("Answer", bound=BaseModel)
 # A 3-step plan is ~450 tokens; a cap well below what the LLM timeout allows turns a
@@ -60,17 +61,25 @@ AGENT_TURN_MAX_TOKENS = 1500
 TEMPERATURE = 0.2
 
 
-def _errors_of(error: ValidationError) -> list[str]:
-    return [
-        f"{'.'.join(str(p) for p in item['loc']) or 'plan'}: {item['msg']}"
-        for item in error.errors()
-    ]
+class ChatProvider(Protocol):
+    """What the activities need of an LLM provider (``runtime.llm_provider.LlmProvider``)."""
+
+    @property
+    def seed(self) -> int | None:
+        """The sampling seed of a first attempt; None leaves the provider's default."""
+
+    @property
+    def step_options(self) -> bool:
+        """Whether the planner is offered foreach and on_failure."""
+
+    async def client(self) -> tuple[AsyncOpenAI, str]:
+        """An ``AsyncOpenAI(max_retries=0)`` client and the model name."""
 
 
 class LlmActivities:
     """Holds the LLM provider; bound methods are the registered activities."""
 
-    def __init__(self, provider: LlmProvider, tracer: Tracer | None = None) -> None:
+    def __init__(self, provider: ChatProvider, tracer: Tracer | None = None) -> None:
         self._provider = provider
         # One span per LLM call (GenAI conventions); a no-op unless tracing is configured.
         self._tracer = tracer or trace.get_tracer("durable_agents.llm")
@@ -161,7 +170,7 @@ class LlmActivities:
             return model.model_validate_json(content), usage
         except ValidationError as exc:
             raise action_error(
-                f"{invalid}: {'; '.join(_errors_of(exc))}",
+                f"{invalid}: {format_validation_error(exc, 'plan')}",
                 error_type="LlmBadAnswer",
                 retryable=True,
             ) from exc
@@ -186,7 +195,8 @@ class LlmActivities:
             plan = _without_repeats(Plan.model_validate_json(content))
             return PlanDraft(plan=plan, raw=content, usage=usage)
         except ValidationError as exc:
-            return PlanDraft(plan=None, raw=content, errors=_errors_of(exc), usage=usage)
+            errors = validation_problems(exc, "plan")
+            return PlanDraft(plan=None, raw=content, errors=errors, usage=usage)
 
     @activity.defn(name="review")
     async def review(self, request: ReviewRequest) -> ReviewOutcome:

@@ -13,9 +13,9 @@ import re
 
 from temporalio import activity
 
-from activities.errors import action_error
-from activities.sql import SqlActions
-from contracts import Lesson, RecallRequest
+from durable_agents.activities.errors import action_error
+from durable_agents.activities.sql import SqlActions
+from durable_agents.contracts import Lesson, RecallRequest
 
 DEFAULT_TABLE = "agent_lessons"
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")

@@ -13,7 +13,7 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, Field, create_model
 
-from contracts import (
+from durable_agents.contracts import (
     CATALOG,
     AgentTurnRequest,
     PlanRequest,
@@ -22,7 +22,7 @@ from contracts import (
     ReviewRequest,
     StepDigest,
 )
-from contracts.plan import STEP_ID_PATTERN, OnFailure
+from durable_agents.contracts.plan import STEP_ID_PATTERN, OnFailure
 
 # Bounds a schema-constrained model must respect, so a degenerate generation that repeats
 # a step or a phrase (measured with the 1.5B model) ends instead of running to max_tokens.
@@ -63,6 +63,8 @@ REVIEWER_RULES = """\
 You check the results of a finished workflow run against its goal.
 Each step shows its action, status and output. Status "succeeded" means the action
 completed without error; a succeeded file_write has written the file named in its output.
+When the files the goal asks for are shown as written, judge by their content, not by
+step titles: "done" only if that content is what the goal asks for.
 Reply with JSON:
 - "answer": the outcome for the user in one or two sentences, quoting the key values
   from the outputs (numbers, file paths).
@@ -222,6 +224,10 @@ def review_messages(request: ReviewRequest) -> list[dict[str, str]]:
         f"Goal: {request.goal}\n\nStep results:\n{_steps_block(request.steps)}\n\n"
         f"{succeeded} of {len(request.steps)} steps succeeded."
     )
+    if request.deliverables:  # what the goal asked for, as the files really hold it
+        user += "\n\nFiles the goal asks for, as written:\n" + "\n".join(
+            f"- {check.path}: {check.shown}" for check in request.deliverables
+        )
     return [
         {"role": "system", "content": REVIEWER_RULES},
         {"role": "user", "content": user},

@@ -3,7 +3,7 @@
 Values travel as bind parameters, never spliced into SQL text. Reads run in a read-only
 transaction; a statement that writes runs (in a transaction) only when the run's policy
 allows writes or a person approved this exact step, and blocked statements never run
-(``workflows.sql_guard``, PostgreSQL's own parser): the workflow decided that already,
+(``rules.sql_guard``, PostgreSQL's own parser): the workflow decided that already,
 this is the second check on the final text.
 """
 
@@ -21,11 +21,12 @@ import asyncpg
 from pydantic import JsonValue
 from temporalio import activity
 
-from activities.errors import action_error
-from activities.heartbeat import heartbeating
-from contracts import ActionContext, ActionResult
-from contracts.actions import Risk, SqlQueryParams
-from workflows.sql_guard import sql_effect
+from durable_agents.activities.errors import action_error
+from durable_agents.activities.heartbeat import heartbeating
+from durable_agents.contracts import ActionContext, ActionResult
+from durable_agents.contracts.action_spec import Risk
+from durable_agents.contracts.actions import SqlQueryParams
+from durable_agents.rules.sql_guard import sql_effect
 
 # SQLSTATE classes that a retry cannot fix: the statement or the data is wrong.
 FINAL_CLASSES = {"22": "data error", "23": "constraint violated", "42": "invalid SQL"}

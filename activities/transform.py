@@ -14,10 +14,10 @@ import jmespath.exceptions
 from pydantic import JsonValue
 from temporalio import activity
 
-from activities.errors import action_error
-from activities.formats import parse_text, to_csv
-from contracts import ActionContext, ActionResult
-from contracts.actions import Aggregate, TransformParams
+from durable_agents.activities.errors import action_error
+from durable_agents.activities.formats import parse_text, to_csv
+from durable_agents.contracts import ActionContext, ActionResult
+from durable_agents.contracts.actions import Aggregate, TransformParams
 
 
 def _numbers(values: list[JsonValue], field: str) -> list[float]:

@@ -3,7 +3,7 @@ may not touch.
 
 A path is accepted only if, with every symlink resolved, it stays inside the resolved
 root (else ``PathOutsideWorkspace``) and neither the path as asked nor the real path
-meets a rule of ``workflows.paths`` (else ``ProtectedPath``); writing actions also refuse
+meets a rule of ``rules.paths`` (else ``ProtectedPath``); writing actions also refuse
 anything inside a virtual environment (a folder holding ``pyvenv.cfg``) and targets that
 are the workspace itself or a folder. A workspace that holds the agent's own code, or a
 path inside the agent's state folder (AGENT_STATE_DIR, AGENT_ARTIFACT_DIR), is refused
@@ -17,8 +17,8 @@ from pathlib import Path
 
 from temporalio.exceptions import ApplicationError
 
-from activities.errors import action_error
-from workflows.paths import ENV_RULE, protected_rule
+from durable_agents.activities.errors import action_error
+from durable_agents.rules.paths import ENV_RULE, protected_rule
 
 AGENT_CODE = Path(__file__).resolve().parents[1]  # the folder holding activities/, workflows/
 STATE_RULE = (

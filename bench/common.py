@@ -7,13 +7,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +23,16 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from activities.http import HttpActions
-from activities.llm import LlmActivities
-from activities.sql import SqlActions
-from contracts import Plan, RunInput, RunResult
-from runtime.devserver import SPEED_ARGS, find_temporal_cli
-from runtime.llm_provider import LlmProvider
-from runtime.settings import Settings
-from runtime.workers import build_worker
-from workflows.agent import AgentWorkflow
+from durable_agents.activities.http import HttpActions
+from durable_agents.activities.llm import LlmActivities
+from durable_agents.activities.sql import SqlActions
+from durable_agents.contracts import Plan, RunInput, RunResult
+from durable_agents.runtime.devserver import SPEED_ARGS, find_temporal_cli
+from durable_agents.runtime.http_server import LocalHttpServer
+from durable_agents.runtime.llm_provider import LlmProvider
+from durable_agents.runtime.settings import Settings
+from durable_agents.runtime.workers import build_worker
+from durable_agents.workflows.agent import AgentWorkflow
 
 ANSWER = "A finding worth passing on. " * 12  # ~340 characters, like a short LLM answer
 
@@ -42,24 +42,19 @@ def tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
 
-class LatencyLlm:
+class LatencyLlm(LocalHttpServer):
     """Answers every chat call with ``ANSWER`` after ``latency`` seconds; usage is
     estimated from the real prompt, so context size shows in token counts."""
 
     def __init__(self, latency: float) -> None:
         self.latency = latency
         self.calls = 0
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        super().__init__(self._handler())
+        self.start()
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return f"{self.url}/v1"
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         llm = self

@@ -27,11 +27,11 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput
 
-from activities.artifacts import ArtifactInterceptor, ArtifactStore
-from activities.files import file_read
-from activities.transform import transform
-from contracts import ActionContext, ActionResult
-from contracts.actions import FileReadParams, TransformParams
+from durable_agents.activities.artifacts import ArtifactInterceptor, ArtifactStore
+from durable_agents.activities.files import file_read
+from durable_agents.activities.transform import transform
+from durable_agents.contracts import ActionContext, ActionResult
+from durable_agents.contracts.actions import FileReadParams, TransformParams
 
 REGIONS = ("North", "South", "East", "West")
 PRODUCTS = ("Widget", "Gadget", "Gizmo")

@@ -9,7 +9,7 @@ import time
 
 from openai import AsyncOpenAI
 
-from contracts import Plan
+from durable_agents.contracts import Plan
 
 _REFERENCE = re.compile(r"\$\{steps\.([A-Za-z0-9_]+)\.output\}")
 

@@ -24,10 +24,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 with workflow.unsafe.imports_passed_through():
-    from activities.transform import transform
-    from contracts import Plan, RunInput
-    from runtime.devserver import SPEED_ARGS, find_temporal_cli
-    from workflows.agent import AgentWorkflow
+    from durable_agents.activities.transform import transform
+    from durable_agents.contracts import Plan, RunInput
+    from durable_agents.runtime.devserver import SPEED_ARGS, find_temporal_cli
+    from durable_agents.workflows.agent import AgentWorkflow
 
 
 @activity.defn

@@ -1,7 +1,8 @@
 """Pydantic models shared by client, workflow and activities; a leaf with no side effects."""
 
-from contracts.actions import CATALOG, ActionParams, ActionSpec, Risk
-from contracts.llm import (
+from durable_agents.contracts.action_spec import ActionParams, ActionSpec, Risk
+from durable_agents.contracts.actions import CATALOG
+from durable_agents.contracts.llm import (
     ActionContext,
     ActionResult,
     AgentTurn,
@@ -19,8 +20,8 @@ from contracts.llm import (
     StepDigest,
     ToolCall,
 )
-from contracts.plan import Compensation, Plan, PlanVersion, Step
-from contracts.policy import (
+from durable_agents.contracts.plan import Compensation, Plan, PlanVersion, Step
+from durable_agents.contracts.policy import (
     ApprovalDecision,
     ApprovalRecord,
     Budget,
@@ -29,7 +30,7 @@ from contracts.policy import (
     PendingApproval,
     Policy,
 )
-from contracts.run import (
+from durable_agents.contracts.run import (
     FINAL_STATUSES,
     TASK_QUEUE,
     WORKFLOW_NAME,

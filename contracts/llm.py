@@ -6,9 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, JsonValue
 
-from contracts.plan import Compensation, Plan, Step
-from contracts.policy import Policy
-from contracts.run import Usage
+from durable_agents.contracts.deliverables import DeliverableCheck
+from durable_agents.contracts.plan import Compensation, Plan, Step
+from durable_agents.contracts.policy import Policy
+from durable_agents.contracts.run import Usage
 
 
 class ActionContext(BaseModel):
@@ -84,6 +85,9 @@ class ReviewRequest(BaseModel):
     goal: str
     steps: list[StepDigest]
     replans_left: int
+    deliverables: list[DeliverableCheck] = Field(
+        default_factory=list, description="What the goal asks for, as read back and checked"
+    )
 
 
 class Review(BaseModel):

@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, JsonValue
 
+from durable_agents.contracts.deliverables import Deliverable
+
 STEP_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
 FOREACH_MAX_ITEMS = 100
 # What happens when a step fails after its action's own retries; see ``Step.on_failure``.
@@ -81,6 +83,10 @@ class Plan(BaseModel):
     """An ordered list of steps; order is for reading, dependencies decide execution."""
 
     steps: list[Step]
+    deliverables: list[Deliverable] = Field(
+        default_factory=list,
+        description="What the goal must produce, checked on the files as written",
+    )
 
 
 class PlanVersion(BaseModel):

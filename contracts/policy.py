@@ -12,7 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
-from contracts.actions import CATALOG, Risk
+from durable_agents.contracts.action_spec import Risk
+from durable_agents.contracts.actions import CATALOG
 
 Decision = Literal["allow", "approve", "block"]
 

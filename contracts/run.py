@@ -4,16 +4,32 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, JsonValue, field_validator
+from pydantic import BaseModel, Field, JsonValue, field_serializer, field_validator
 
-from contracts.limits import MAX_DEPTH, deeper_than
-from contracts.plan import Compensation, Plan, PlanVersion, Step
-from contracts.policy import ApprovalRecord, Budget, PendingApproval, Policy
+from durable_agents.contracts.deliverables import DeliverableCheck
+from durable_agents.contracts.limits import MAX_DEPTH, deeper_than
+from durable_agents.contracts.plan import Compensation, Plan, PlanVersion, Step
+from durable_agents.contracts.policy import ApprovalRecord, Budget, PendingApproval, Policy
 
 TASK_QUEUE = "agent-workflows"
 WORKFLOW_NAME = "AgentWorkflow"
+
+
+class WorkflowActivity(StrEnum):
+    """The activities the workflow itself calls, by name (the catalog's actions are
+    named by their specs)."""
+
+    PLAN = "plan"
+    REVIEW = "review"
+    RECOVER = "recover"
+    AGENT_TURN = "agent_turn"
+    RECALL = "recall"
+    REMEMBER = "remember"
+    INSPECT = "inspect"
+
+
 MAX_SUB_GOAL_DEPTH = 2  # a run may start sub-goal runs, and they theirs, no deeper
 EVENT_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$"
 
@@ -171,25 +187,55 @@ class UndoEntry(BaseModel):
     undo: list[Compensation]
 
 
-class CarriedState(BaseModel):
-    """Everything a run needs to go on after continue-as-new, at a re-plan boundary (no
-    step running, no approval pending): its records, not its history."""
+class RunState(BaseModel):
+    """A run's records: everything workflow code decides from that outlives a step.
 
-    steps: list[StepState]
-    definitions: list[Step]
+    The workflow holds one of these; continue-as-new carries it as it is (``CarriedState``
+    adds only why the next plan is made), so no field is listed twice. Steps and
+    definitions are kept by id and written as lists, as they always were.
+    """
+
+    steps: dict[str, StepState] = Field(default_factory=dict)
+    definitions: dict[str, Step] = Field(default_factory=dict)
     superseded: list[StepState] = Field(default_factory=list)
-    plans: list[PlanVersion]
-    usage: Usage
-    replans: int
+    plans: list[PlanVersion] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    replans: int = 0
     budget: Budget
-    started_steps: int
+    started_steps: int = 0
     first_started_at: datetime = Field(description="For the wall-time budget")
-    hopeless: dict[str, str] = Field(default_factory=dict)
+    hopeless: dict[str, str] = Field(
+        default_factory=dict, description="Fingerprint -> error of a step failing for good"
+    )
     last_failures: list[str] = Field(default_factory=list)
-    undo: list[UndoEntry] = Field(default_factory=list)
+    undo: list[UndoEntry] = Field(default_factory=list, description="The saga's ledger")
     approvals: list[ApprovalRecord] = Field(default_factory=list)
-    events: dict[str, list[JsonValue]] = Field(default_factory=dict)
+    events: dict[str, list[JsonValue]] = Field(
+        default_factory=dict, description="Unclaimed events, oldest first"
+    )
     lessons: list[str] = Field(default_factory=list)
+    continued: int = Field(default=0, description="How many runs came before this one")
+
+    @field_validator("steps", "definitions", mode="before")
+    @classmethod
+    def _by_id(cls, value: object) -> object:
+        if isinstance(value, list):
+            return {item["id"] if isinstance(item, dict) else item.id: item for item in value}
+        return value
+
+    @field_serializer("steps", "definitions")
+    def _as_list(self, value: dict[str, Any]) -> list[Any]:
+        return list(value.values())
+
+    def in_status(self, status: StepStatus) -> list[StepState]:
+        """The current plan's steps with ``status``, in plan order."""
+        return [state for state in self.steps.values() if state.status is status]
+
+
+class CarriedState(RunState):
+    """What continue-as-new carries, at a re-plan boundary (no step running, no approval
+    pending): the run's records and why the next plan is made."""
+
     feedback: str = Field(description="What the next plan must change")
     previous_answer: str = ""
     reason: str = Field(description="The next plan version's reason")
@@ -246,6 +292,9 @@ class RunResult(BaseModel):
     undo: list[Compensation] = Field(
         default_factory=list,
         description="After success: how to undo the run, newest first (a parent run uses it)",
+    )
+    deliverables: list[DeliverableCheck] = Field(
+        default_factory=list, description="The last round's checks of what the goal asks for"
     )
 
 

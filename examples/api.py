@@ -12,8 +12,10 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from durable_agents.runtime.http_server import LocalHttpServer
 
 ORDERS = [
     {"id": 1, "customer": "Acme", "amount": 120.0, "status": "open"},
@@ -26,7 +28,7 @@ JOB_SECONDS = 0.5
 JobDone = Callable[[dict[str, Any]], None]
 
 
-class ExampleApi:
+class ExampleApi(LocalHttpServer):
     """Start with ``start()``; every request is kept in ``requests`` as (method, path)."""
 
     def __init__(self, on_job_done: JobDone | None = None) -> None:
@@ -37,20 +39,7 @@ class ExampleApi:
         self.requests: list[tuple[str, str]] = []
         self.on_job_done = on_job_done
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> ExampleApi:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(self._handler())
 
     def handle(self, method: str, path: str, body: Any, key: str | None) -> tuple[int, Any]:
         """Route one request: (status, JSON body)."""

@@ -7,9 +7,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from contracts import Plan, Policy
-from contracts.actions import Risk
-from contracts.policy import DEFAULT_DECISIONS
+from durable_agents.contracts import Plan, Policy
+from durable_agents.contracts.action_spec import Risk
+from durable_agents.contracts.policy import DEFAULT_DECISIONS
 
 HERE = Path(__file__).parent
 API_PLACEHOLDER = "$API"
@@ -61,8 +61,9 @@ EXAMPLES = {
 
 
 def prepare_workspace(workspace: Path) -> None:
-    """Examples read data/sales.csv; copy the repository's when the workspace has none."""
+    """Examples read data/sales.csv; copy the demo's when the workspace has none (the
+    repository's data/, shipped in the package as examples/data)."""
     target = workspace / "data" / "sales.csv"
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(HERE.parent / "data" / "sales.csv", target)
+        shutil.copy(HERE / "data" / "sales.csv", target)

@@ -2,8 +2,9 @@
 history holds ciphertext only; the key comes from the environment, never from a run.
 
 ``AGENT_PAYLOAD_KEY`` is 32 random bytes, base64-encoded (make one with
-``python -m runtime.codec_server --new-key``); ``AGENT_PAYLOAD_KEY_ID`` names it, so a
-payload written under another key fails with a message naming both, not with garbage.
+``python -m durable_agents.runtime.codec_server --new-key``); ``AGENT_PAYLOAD_KEY_ID``
+names it, so a payload written under another key fails with a message naming both, not
+with garbage.
 
 Failures are sealed too: with a codec, the failure converter moves each failure's message
 and stack trace into an encoded attribute payload (the message left in history reads
@@ -29,7 +30,7 @@ from temporalio.converter import (
     PayloadCodec,
 )
 
-from runtime.settings import SettingsProblem
+from durable_agents.runtime.settings import SettingsProblem
 
 ENCODING = b"binary/encrypted"
 KEY_ID_HEADER = "encryption-key-id"

@@ -1,5 +1,5 @@
 """A codec server so the Temporal Web UI (and ``temporal`` CLI) can show decrypted payloads
-to people who hold the token: ``python -m runtime.codec_server [--port 8081]``.
+to people who hold the token: ``python -m durable_agents.runtime.codec_server [--port 8081]``.
 
 Implements the codec server protocol: POST ``/decode`` and ``/encode`` with
 ``{"payloads": [...]}`` (protobuf JSON), CORS for the Web UI's origin, and a bearer token
@@ -13,18 +13,19 @@ import json
 import os
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 
-from runtime.codec import EncryptionCodec, PayloadKeyProblem, codec_from_env, new_key
+from durable_agents.runtime.codec import EncryptionCodec, PayloadKeyProblem, codec_from_env, new_key
+from durable_agents.runtime.http_server import LocalHttpServer
 
 DEFAULT_ORIGINS = ("http://localhost:8233", "http://127.0.0.1:8233")
 
 
-class CodecServer:
+class CodecServer(LocalHttpServer):
     """``start()`` serves on a thread; ``url`` is where; ``stop()`` ends it."""
 
     def __init__(
@@ -36,20 +37,7 @@ class CodecServer:
         origins: tuple[str, ...] = DEFAULT_ORIGINS,
     ) -> None:
         self.codec, self.token, self.origins = codec, token, origins
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> CodecServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(self._handler(), port=port)
 
     def convert(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """Decode or encode the payloads of one request body."""

@@ -16,8 +16,8 @@ from temporalio.client import Client, Interceptor
 from temporalio.envconfig import ClientConfigProfile
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from runtime.codec import codec_from_env, data_converter
-from runtime.devserver import DEFAULT_HOST, DEFAULT_PORT
+from durable_agents.runtime.codec import codec_from_env, data_converter
+from durable_agents.runtime.devserver import DEFAULT_HOST, DEFAULT_PORT
 
 LIVE_POLLER_WINDOW = timedelta(seconds=90)
 READY_TIMEOUT_SECONDS = 30.0

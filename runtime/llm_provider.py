@@ -12,13 +12,13 @@ import importlib.util
 
 from openai import AsyncOpenAI
 
-from runtime.offline_model import (
+from durable_agents.runtime.offline_model import (
     INSTALL_HINT,
     OFFLINE_SEED,
     OfflineModelUnavailable,
     start_offline_model,
 )
-from runtime.settings import Settings
+from durable_agents.runtime.settings import Settings
 
 
 class LlmProvider:

@@ -18,8 +18,8 @@ from typing import Any
 
 from temporalio import activity, workflow
 
-from activities.redaction import Redactor
-from runtime.secrets import redactor
+from durable_agents.activities.redaction import Redactor
+from durable_agents.runtime.secrets import redactor
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 # Which fields of Temporal's log context go into a JSON record, under which names.

@@ -9,36 +9,24 @@ its own task queue, next to its own workflows. The plugin brings the pydantic da
 converter (with the payload codec when AGENT_PAYLOAD_KEY is set; a codec the client
 already has is kept), the sandbox pass-throughs, a thread pool for the sync activities
 when the worker has none, the LLM, HTTP and SQL clients, closed on exit, and activity
-failures scrubbed of the worker's secrets and URL credentials.
+failures scrubbed of the worker's secrets and URL credentials. Entering it logs a warning
+when DATABASE_URL is a privileged role, as ``agent_worker`` does.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 
-import httpx
 from temporalio.converter import DataConverter
 from temporalio.plugin import SimplePlugin
 from temporalio.worker import WorkerConfig, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-from activities.artifacts import ArtifactInterceptor, ArtifactStore
-from activities.http import HttpActions
-from activities.llm import LlmActivities
-from activities.redaction import RedactingInterceptor
-from activities.sql import SqlActions
-from runtime.codec import codec_from_env, data_converter
-from runtime.llm_provider import LlmProvider
-from runtime.secrets import redactor
-from runtime.settings import Settings
-from runtime.workers import (
-    ACTIVITY_THREADS,
-    HTTP_CONNECT_TIMEOUT_SECONDS,
-    agent_activities,
-)
-from workflows.agent import AgentWorkflow
+from durable_agents.runtime.codec import codec_from_env, data_converter
+from durable_agents.runtime.resources import AgentResources
+from durable_agents.runtime.settings import Settings
+from durable_agents.workflows.agent import AgentWorkflow
 
 PLUGIN_NAME = "durable-agents.AgentPlugin"
 # Imported by workflow code; passed through so the sandbox does not re-import them per run.
@@ -49,32 +37,15 @@ class AgentPlugin(SimplePlugin):
     """Registers the agent workflow, its activities, converter and sandbox settings."""
 
     def __init__(self, settings: Settings | None = None) -> None:
-        self._settings = settings or Settings.from_env()
-        self._provider = LlmProvider(self._settings)
-        self._provider.check()
         self._codec = codec_from_env()
-        timeout = httpx.Timeout(30.0, connect=HTTP_CONNECT_TIMEOUT_SECONDS)
-        self._http = httpx.AsyncClient(timeout=timeout, follow_redirects=True)
-        self._sql = SqlActions(self._settings.database_url)
-        self._pool = ThreadPoolExecutor(ACTIVITY_THREADS, thread_name_prefix="agent-activity")
-        activities = agent_activities(
-            LlmActivities(self._provider),
-            HttpActions(self._http),
-            self._sql,
-            self._settings.memory_table,
-        )
+        self._resources = AgentResources(settings or Settings.from_env())
         super().__init__(
             PLUGIN_NAME,
             data_converter=self._converter,
             workflows=[AgentWorkflow],
-            activities=activities,
+            activities=self._resources.activities,
             workflow_runner=_with_passthrough,
-            interceptors=[
-                RedactingInterceptor(redactor(settings=self._settings)),
-                ArtifactInterceptor(
-                    ArtifactStore(self._settings.artifacts, self._settings.artifact_threshold)
-                ),
-            ],
+            interceptors=self._resources.interceptors,
         )
 
     def _converter(self, existing: DataConverter | None) -> DataConverter:
@@ -84,17 +55,15 @@ class AgentPlugin(SimplePlugin):
     def configure_worker(self, config: WorkerConfig) -> WorkerConfig:
         config = super().configure_worker(config)
         if config.get("activity_executor") is None:  # transform is a sync activity
-            config["activity_executor"] = self._pool
+            config["activity_executor"] = self._resources.pool
         return config
 
     async def aclose(self) -> None:
         """Close the HTTP client, the SQL pool and the LLM client; stop the thread pool."""
-        await self._http.aclose()
-        await self._sql.aclose()
-        await self._provider.aclose()
-        self._pool.shutdown(wait=False)
+        await self._resources.aclose()
 
     async def __aenter__(self) -> AgentPlugin:
+        await self._resources.open()  # the privileged SQL role warning; never raises
         return self
 
     async def __aexit__(

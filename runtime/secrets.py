@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from activities.redaction import Redactor
-from runtime.settings import Settings
+from durable_agents.activities.redaction import Redactor
+from durable_agents.runtime.settings import Settings, SettingsProblem, secret
 
 SECRET_VARIABLES = (
     "OPENAI_API_KEY",
@@ -57,12 +56,8 @@ def url_password(url: str) -> str | None:
 
 
 def _value(env: Mapping[str, str], name: str) -> str | None:
-    if value := env.get(name):
-        return value
-    path = env.get(f"{name}_FILE")
-    if not path:
-        return None
+    """Best effort: a secret file that cannot be read has nothing to redact."""
     try:
-        return Path(path).read_text(encoding="utf-8").strip() or None
-    except OSError:
+        return secret(env, name)
+    except SettingsProblem:
         return None

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from contracts import TASK_QUEUE
+from durable_agents.contracts import TASK_QUEUE
 
 DEFAULT_MODEL = "gpt-4o-mini"
 
@@ -77,13 +77,13 @@ class Settings:
         if seed is not None and not seed.lstrip("-").isdigit():
             raise SettingsProblem(f"LLM_SEED must be an integer, got {seed!r}")
         return cls(
-            openai_api_key=_secret(env, "OPENAI_API_KEY"),
+            openai_api_key=secret(env, "OPENAI_API_KEY"),
             openai_base_url=env.get("OPENAI_BASE_URL") or None,
             model=env.get("LLM_MODEL") or DEFAULT_MODEL,
             task_queue=env.get("AGENT_TASK_QUEUE") or TASK_QUEUE,
             state_dir=Path(env.get("AGENT_STATE_DIR") or ".agent-state"),
             llm_seed=int(seed) if seed is not None else None,
-            database_url=_secret(env, "DATABASE_URL"),
+            database_url=secret(env, "DATABASE_URL"),
             planner_step_options=_flag(env, "PLANNER_STEP_OPTIONS"),
             llm_task_queue=env.get("AGENT_LLM_TASK_QUEUE") or None,
             max_activities=_positive(env, "AGENT_MAX_ACTIVITIES", 100),
@@ -110,7 +110,7 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
     return int(value)
 
 
-def _secret(env: Mapping[str, str], name: str) -> str | None:
+def secret(env: Mapping[str, str], name: str) -> str | None:
     """``name`` from the environment, or the content of the file ``<name>_FILE`` names."""
     if value := env.get(name):
         return value

@@ -19,7 +19,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
-from runtime.settings import SettingsProblem
+from durable_agents.runtime.settings import SettingsProblem
 
 SERVICE_NAME = "durable-agents"
 

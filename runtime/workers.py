@@ -6,66 +6,38 @@ Other code embeds agent workflows with ``build_worker`` (bring your own clients)
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.artifacts import ArtifactInterceptor, ArtifactStore
-from activities.files import (
-    file_append,
-    file_delete,
-    file_list,
-    file_move,
-    file_read,
-    file_write,
+from durable_agents.activities.http import HttpActions
+from durable_agents.activities.llm import LlmActivities
+from durable_agents.activities.memory import DEFAULT_TABLE
+from durable_agents.activities.sql import SqlActions
+from durable_agents.runtime.resources import (
+    ACTIVITY_THREADS,
+    HTTP_CONNECT_TIMEOUT_SECONDS,
+    AgentResources,
+    action_activities,
+    agent_activities,
+    llm_activities,
 )
-from activities.http import HttpActions
-from activities.llm import LlmActivities
-from activities.memory import DEFAULT_TABLE, MemoryActivities
-from activities.redaction import RedactingInterceptor
-from activities.sql import SqlActions
-from activities.transform import transform
-from runtime.llm_provider import LlmProvider
-from runtime.secrets import redactor
-from runtime.settings import Settings
-from runtime.sql_role import privileged_role_warning
-from workflows.agent import AgentWorkflow
+from durable_agents.runtime.settings import Settings
+from durable_agents.workflows.agent import AgentWorkflow
 
-ACTIVITY_THREADS = 8  # for plain (CPU-bound) activities such as transform
-HTTP_CONNECT_TIMEOUT_SECONDS = 10.0
-
-
-def action_activities(http: HttpActions, sql: SqlActions) -> list[Callable[..., Any]]:
-    """The catalog's actions (everything but the LLM), under their stable names."""
-    return [
-        http.http_request,
-        sql.sql_query,
-        file_read,
-        file_write,
-        file_append,
-        file_delete,
-        file_move,
-        file_list,
-        transform,
-    ]
-
-
-def llm_activities(llm: LlmActivities) -> list[Callable[..., Any]]:
-    """The activities that call the LLM (what an LLM task queue serves)."""
-    return [llm.plan, llm.review, llm.recover, llm.agent_turn, llm.llm]
-
-
-def agent_activities(
-    llm: LlmActivities, http: HttpActions, sql: SqlActions, memory_table: str = DEFAULT_TABLE
-) -> Sequence[Callable[..., Any]]:
-    """Every activity the catalog and the workflow call, under its stable name."""
-    memory = MemoryActivities(sql, memory_table)
-    return [*llm_activities(llm), *action_activities(http, sql), memory.remember, memory.recall]
+__all__ = [
+    "ACTIVITY_THREADS",
+    "HTTP_CONNECT_TIMEOUT_SECONDS",
+    "action_activities",
+    "agent_activities",
+    "agent_worker",
+    "build_worker",
+    "llm_activities",
+]
 
 
 def build_worker(
@@ -100,44 +72,28 @@ async def agent_worker(
     ``settings.task_queue``, and one for LLM calls on ``settings.llm_queue`` with its own
     concurrency limit; runs started with that ``llm_task_queue`` send LLM calls there.
     Activity failures leave both scrubbed of the worker's secrets and URL credentials.
+    Logs a warning when DATABASE_URL is a privileged role (the worker starts anyway).
     """
-    provider = LlmProvider(settings)
-    provider.check()
-    await privileged_role_warning(settings.database_url)  # logs; never stops the worker
-    sql = SqlActions(settings.database_url)
-    timeout = httpx.Timeout(30.0, connect=HTTP_CONNECT_TIMEOUT_SECONDS)
-    try:
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as http_client:
-            with ThreadPoolExecutor(ACTIVITY_THREADS, thread_name_prefix="activity") as pool:
-                llm = LlmActivities(provider)
-                artifacts = ArtifactInterceptor(
-                    ArtifactStore(settings.artifacts, settings.artifact_threshold)
-                )
-                redacting = RedactingInterceptor(redactor(settings=settings))
-                limits = {
-                    "max_concurrent_activities": settings.max_activities,
-                    "max_concurrent_workflow_tasks": settings.max_workflow_tasks,
-                    "interceptors": [redacting, artifacts],
-                }
-                worker = build_worker(
-                    client,
-                    task_queue=settings.task_queue,
-                    llm=llm,
-                    http=HttpActions(http_client),
-                    sql=sql,
-                    activity_executor=pool,
-                    memory_table=settings.memory_table,
-                    **(limits | worker_options),
-                )
-                llm_worker = Worker(
-                    client,
-                    task_queue=settings.llm_queue,
-                    activities=llm_activities(llm),
-                    max_concurrent_activities=settings.max_llm_calls,
-                    interceptors=[redacting, artifacts],
-                )
-                async with worker, llm_worker:
-                    yield worker
-    finally:
-        await provider.aclose()
-        await sql.aclose()
+    async with AgentResources(settings) as resources:
+        limits: dict[str, Any] = {
+            "max_concurrent_activities": settings.max_activities,
+            "max_concurrent_workflow_tasks": settings.max_workflow_tasks,
+            "interceptors": resources.interceptors,
+        }
+        worker = Worker(
+            client,
+            task_queue=settings.task_queue,
+            workflows=[AgentWorkflow],
+            activities=resources.activities,
+            activity_executor=resources.pool,
+            **(limits | worker_options),
+        )
+        llm_worker = Worker(
+            client,
+            task_queue=settings.llm_queue,
+            activities=resources.llm_activities,
+            max_concurrent_activities=settings.max_llm_calls,
+            interceptors=resources.interceptors,
+        )
+        async with worker, llm_worker:
+            yield worker

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from activities.workspace import AGENT_CODE, holds_agent_code
-from examples.catalog import prepare_workspace
+from durable_agents.activities.workspace import AGENT_CODE, holds_agent_code
+from durable_agents.examples.catalog import prepare_workspace
 
 DEFAULT_WORKSPACE = "workspace"
 

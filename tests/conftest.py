@@ -22,15 +22,15 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.artifacts import ArtifactInterceptor, ArtifactStore
-from activities.http import HttpActions
-from activities.memory import MemoryActivities
-from activities.sql import SqlActions
-from runtime.devserver import SPEED_ARGS, find_temporal_cli
-from runtime.workers import action_activities
+from durable_agents.activities.artifacts import ArtifactInterceptor, ArtifactStore
+from durable_agents.activities.http import HttpActions
+from durable_agents.activities.memory import MemoryActivities
+from durable_agents.activities.sql import SqlActions
+from durable_agents.runtime.devserver import SPEED_ARGS, find_temporal_cli
+from durable_agents.runtime.workers import action_activities
+from durable_agents.workflows.agent import AgentWorkflow
 from tests.fake_llm import FakeLlm
 from tests.scripted_llm import ScriptedLlm
-from workflows.agent import AgentWorkflow
 
 # Fuzz tests replay the same examples on every run (CI must not go red by luck); set
 # HYPOTHESIS_PROFILE=explore to search with fresh random examples.

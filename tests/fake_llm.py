@@ -6,7 +6,7 @@ from collections import deque
 
 from temporalio import activity
 
-from contracts import (
+from durable_agents.contracts import (
     AgentTurn,
     AgentTurnRequest,
     Plan,

@@ -23,12 +23,20 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from contracts import AgentTurn, ApprovalDecision, Recovery, Review, RunEvent, ToolCall, Usage
-from runtime.devserver import SPEED_ARGS, find_temporal_cli
+from durable_agents.contracts import (
+    AgentTurn,
+    ApprovalDecision,
+    Recovery,
+    Review,
+    RunEvent,
+    ToolCall,
+    Usage,
+)
+from durable_agents.runtime.devserver import SPEED_ARGS, find_temporal_cli
+from durable_agents.workflows.agent import AgentWorkflow
 from tests.conftest import running_worker
 from tests.fake_llm import FakeLlm
 from tests.workflows.runs import DEMO_PLAN, pending_approval, plan, replace_file_plan, start
-from workflows.agent import AgentWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 REPO = Path(__file__).parents[1]

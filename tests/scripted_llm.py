@@ -12,8 +12,10 @@ import random
 import threading
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from durable_agents.runtime.http_server import LocalHttpServer
 
 
 @dataclass
@@ -36,7 +38,7 @@ class Hold:
     content: str
 
 
-class ScriptedLlm:
+class ScriptedLlm(LocalHttpServer):
     """Start with ``start()``; ``base_url`` goes to OPENAI_BASE_URL."""
 
     def __init__(self) -> None:
@@ -47,12 +49,11 @@ class ScriptedLlm:
         self.faults_sent: list[str] = []
         self._chaos = random.Random(0)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(self._handler())
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        return f"{self.url}/v1"
 
     def queue(self, kind: str, *items: str | Fault | ToolCalls | Hold | dict[str, Any]) -> None:
         for item in items:
@@ -78,14 +79,6 @@ class ScriptedLlm:
             if queue:
                 return queue.popleft()
             return self.always.get(kind) or Fault(500, "script exhausted")
-
-    def start(self) -> ScriptedLlm:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def kinds(self) -> list[str]:
         return [_kind(request) for request in self.requests]

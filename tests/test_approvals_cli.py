@@ -16,8 +16,8 @@ import pytest
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.worker import Worker
 
-from contracts import Plan, Policy, RunStatus
-from runtime.devserver import find_temporal_cli
+from durable_agents.contracts import Plan, Policy, RunStatus
+from durable_agents.runtime.devserver import find_temporal_cli
 from tests.local_http import LocalHttp
 from tests.test_starter import REPO, clean_env
 from tests.workflows.runs import pending_approval, plan, start
@@ -116,7 +116,7 @@ async def test_starter_shows_lists_and_decides(
 def test_a_policy_file_that_blocks_fails_a_plan_before_it_starts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import starter as cli
+    from durable_agents import cli
 
     plan_file = tmp_path / "plan.json"
     step = {"id": "peek", "title": "p", "action": "http_request"}

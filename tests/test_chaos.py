@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from temporalio.client import Client, WorkflowHandle
 
-from contracts import ApprovalDecision, Policy, RunResult
+from durable_agents.contracts import ApprovalDecision, Policy, RunResult
+from durable_agents.workflows.agent import AgentWorkflow
 from tests.local_http import LocalHttp
 from tests.processes import spawn_worker
 from tests.scripted_llm import Hold, ScriptedLlm
 from tests.test_starter import clean_env
 from tests.workflows.runs import DEMO_PLAN, activity_types, pending_approval, plan, start
-from workflows.agent import AgentWorkflow
 
 
 @asynccontextmanager

@@ -5,6 +5,7 @@ copies what the worker imports."""
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -38,11 +39,12 @@ def test_every_service_has_a_pinned_image_and_the_worker_is_built_here() -> None
 
 def test_the_dockerfile_copies_every_package_the_worker_needs() -> None:
     dockerfile = (REPO / "Dockerfile").read_text()
-    pyproject = (REPO / "pyproject.toml").read_text()
-    packages = re.search(r"^packages = \[(.*)\]$", pyproject, re.MULTILINE)
-    assert packages
-    for package in re.findall(r'"([a-z_]+)"', packages[1]):
-        assert f"COPY {package} ./{package}" in dockerfile, package
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    packages = pyproject["tool"]["setuptools"]["packages"]
+    assert "durable_agents" in packages
+    for package in packages:  # durable_agents.X links to the top-level folder X
+        folder = package.removeprefix("durable_agents.")
+        assert f"COPY {folder} ./{folder}" in dockerfile, package
     copied = re.findall(r"^COPY (.+) \./\S*$", dockerfile, re.MULTILINE)
     for sources in copied:
         for source in sources.split():

@@ -11,9 +11,9 @@ import pytest
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from contracts import Plan, Step
-from examples.api import ORDERS, ExampleApi
-from examples.catalog import EXAMPLE_POLICY, EXAMPLES
+from durable_agents.contracts import Plan, Step
+from durable_agents.examples.api import ORDERS, ExampleApi
+from durable_agents.examples.catalog import EXAMPLE_POLICY, EXAMPLES
 from tests.test_approvals_cli import own_worker_env, run
 from tests.test_starter import REPO
 from tests.workflows.runs import run_failure, start

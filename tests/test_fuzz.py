@@ -16,11 +16,11 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
-from contracts import CATALOG, Plan, Policy, RunEvent, RunStatus
+from durable_agents.contracts import CATALOG, Plan, Policy, RunEvent, RunStatus
+from durable_agents.workflows.agent import AgentWorkflow
+from durable_agents.workflows.plan_checks import validate_plan
+from durable_agents.workflows.references import ReferenceProblem, condition_holds, resolve
 from tests.workflows.runs import start
-from workflows.agent import AgentWorkflow
-from workflows.plan_checks import validate_plan
-from workflows.references import ReferenceProblem, condition_holds, resolve
 
 IDS = st.sampled_from(["a", "b", "c", "read", "x1"])
 FRAGMENTS = st.sampled_from(

@@ -10,7 +10,7 @@ import pytest
 from temporalio.client import Client, WorkflowHistory
 from temporalio.worker import Worker
 
-from runtime.replay import replay_history
+from durable_agents.cli.replay import replay_history
 from tests.fake_llm import FakeLlm
 from tests.record_histories import HISTORIES, SCENARIOS
 from tests.test_approvals_cli import starter

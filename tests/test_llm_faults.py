@@ -14,12 +14,12 @@ import httpx
 from opentelemetry.trace import Tracer
 from temporalio.client import Client
 
-from activities.http import HttpActions
-from activities.llm import LlmActivities
-from activities.sql import SqlActions
-from runtime.llm_provider import LlmProvider
-from runtime.settings import Settings
-from runtime.workers import build_worker
+from durable_agents.activities.http import HttpActions
+from durable_agents.activities.llm import LlmActivities
+from durable_agents.activities.sql import SqlActions
+from durable_agents.runtime.llm_provider import LlmProvider
+from durable_agents.runtime.settings import Settings
+from durable_agents.runtime.workers import build_worker
 from tests.scripted_llm import Fault, ScriptedLlm
 from tests.workflows.runs import DEMO_PLAN, activity_types, run_failure, start
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 from temporalio.client import Client
 
-from runtime.logs import JsonFormatter
+from durable_agents.runtime.logs import JsonFormatter
 from tests.local_http import LocalHttp, json_route
 from tests.processes import spawn_worker
 from tests.scripted_llm import ScriptedLlm

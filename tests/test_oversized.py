@@ -10,9 +10,9 @@ import pytest
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-import starter
-from contracts import Policy
-from contracts.artifacts import is_artifact
+from durable_agents.cli import main
+from durable_agents.contracts import Policy
+from durable_agents.contracts.artifacts import is_artifact
 from tests.local_http import LocalHttp
 from tests.workflows.runs import plan, run_failure, start
 
@@ -20,7 +20,7 @@ TEN_MB = json.dumps({"rows": ["x" * 1000] * 10_000}).encode()
 
 
 def test_a_100_kb_goal_is_refused_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    assert starter.main(["--goal", "a" * 100_000]) == 2
+    assert main(["--goal", "a" * 100_000]) == 2
     assert capsys.readouterr().err == "error: goal: String should have at most 20000 characters\n"
 
 
@@ -30,7 +30,7 @@ def test_a_1000_step_plan_is_refused_before_it_starts(
     steps = [{"id": f"s{n}", "title": "x", "action": "file_list"} for n in range(1000)]
     plan_file = tmp_path / "huge.json"
     plan_file.write_text(json.dumps({"steps": steps}))
-    assert starter.main(["--plan", str(plan_file)]) == 2
+    assert main(["--plan", str(plan_file)]) == 2
     err = capsys.readouterr().err
     assert "the plan has more than 500 steps" in err and len(err.splitlines()) == 1
 

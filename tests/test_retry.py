@@ -10,7 +10,7 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from contracts import Policy, RunResult, StepStatus
+from durable_agents.contracts import Policy, RunResult, StepStatus
 from tests.local_http import LocalHttp
 from tests.test_approvals_cli import starter
 from tests.workflows.runs import plan, run_failure, start

@@ -11,7 +11,7 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from contracts.artifacts import is_artifact
+from durable_agents.contracts.artifacts import is_artifact
 from tests.test_approvals_cli import starter
 from tests.test_retry import result_of
 from tests.workflows.runs import plan, run_failure, start

@@ -15,10 +15,10 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-import starter
-from activities.redaction import REDACTED
-from runtime.codec import EncryptionCodec, data_converter, new_key, parse_key
-from runtime.report import fetch_report
+from durable_agents.activities.redaction import REDACTED
+from durable_agents.cli import outcome
+from durable_agents.cli.report import fetch_report
+from durable_agents.runtime.codec import EncryptionCodec, data_converter, new_key, parse_key
 from tests.conftest import running_worker
 from tests.fake_llm import FakeLlm
 from tests.local_http import LocalHttp, Route
@@ -94,7 +94,7 @@ async def test_failure_messages_are_ciphertext_in_history_and_readable_with_the_
     # starter's output are all readable.
     cause = raised.value.cause
     assert isinstance(cause, ApplicationError) and MARKER in cause.message
-    assert starter.failed(raised.value) == 1 and MARKER in capsys.readouterr().err
+    assert outcome.failed(raised.value) == 1 and MARKER in capsys.readouterr().err
     report = await fetch_report(keyed, handle.id)
     assert report.status == "failed" and [row.status for row in report.steps] == ["failed"]
     failed = [e for e in history.events if e.HasField("activity_task_failed_event_attributes")]

@@ -8,12 +8,12 @@ import socket
 import subprocess
 from pathlib import Path
 
-from runtime.connection import connect_when_ready
-from runtime.devserver import find_temporal_cli, server_args
+from durable_agents.runtime.connection import connect_when_ready
+from durable_agents.runtime.devserver import find_temporal_cli, server_args
+from durable_agents.workflows.agent import AgentWorkflow
 from tests.conftest import running_worker
 from tests.fake_llm import FakeLlm
 from tests.workflows.runs import plan, start
-from workflows.agent import AgentWorkflow
 
 
 def free_port() -> int:

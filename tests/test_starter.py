@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-import starter
-from runtime.manifest import PROMPTS, catalog_version
+from durable_agents.cli import main
+from durable_agents.cli.manifest import PROMPTS, catalog_version
 from tests.scripted_llm import ScriptedLlm
 from tests.workflows.runs import DEMO_PLAN
 
@@ -44,7 +44,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 def test_bad_input_is_one_line_and_exit_2(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert starter.main(argv) == 2
+    assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {message}") and len(err.strip().splitlines()) == 1
 
@@ -54,11 +54,11 @@ def test_bad_plan_files_name_the_problem(
 ) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text('{"steps": [')
-    assert starter.main(["--plan", str(broken)]) == 2
+    assert main(["--plan", str(broken)]) == 2
     assert "is not valid JSON" in capsys.readouterr().err
     invalid = tmp_path / "invalid.json"
     invalid.write_text(json.dumps({"steps": [{"id": "a", "title": "A", "action": "rm"}]}))
-    assert starter.main(["--plan", str(invalid)]) == 2
+    assert main(["--plan", str(invalid)]) == 2
     assert "step 'a': unknown action 'rm'" in capsys.readouterr().err
 
 
@@ -102,6 +102,7 @@ async def test_goal_runs_end_to_end_as_a_subprocess(
     assert done.returncode == 0, done.stdout + done.stderr
     assert "[+] succeeded write: write" in done.stdout
     assert "Answer:\nNorth 643, South 379.5" in done.stdout
+    assert "present out/revenue.json: written and readable" in done.stdout
     assert "3 steps, 1 plan version(s), 3 LLM calls, 360 tokens" in done.stdout
     assert totals(workspace / "out/revenue.json") == EXPECTED
     assert scripted_llm.kinds() == ["plan", "plan", "review"]

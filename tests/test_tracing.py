@@ -15,8 +15,8 @@ from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from runtime.settings import SettingsProblem
-from runtime.telemetry import configure_tracing, exporter_name, tracing_interceptors
+from durable_agents.runtime.settings import SettingsProblem
+from durable_agents.runtime.telemetry import configure_tracing, exporter_name, tracing_interceptors
 from tests.scripted_llm import ScriptedLlm
 from tests.test_llm_faults import real_llm_worker
 from tests.workflows.runs import DEMO_PLAN, start

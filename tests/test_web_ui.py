@@ -14,7 +14,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from runtime.devserver import SPEED_ARGS, find_temporal_cli
+from durable_agents.runtime.devserver import SPEED_ARGS, find_temporal_cli
 from tests.conftest import running_worker
 from tests.fake_llm import FakeLlm
 from tests.workflows.runs import pending_approval, replace_file_plan, start

@@ -14,10 +14,10 @@ from typing import Literal
 from pydantic import JsonValue
 from temporalio import workflow
 
-from contracts.actions import Risk
-from contracts.policy import ApprovalDecision, ApprovalRecord, PendingApproval
-from contracts.run import StepState
-from workflows.policy import arguments_hash
+from durable_agents.contracts.action_spec import Risk
+from durable_agents.contracts.policy import ApprovalDecision, ApprovalRecord, PendingApproval
+from durable_agents.contracts.run import StepState
+from durable_agents.rules.policy import arguments_hash
 
 Via = Literal["signal", "update"]
 
@@ -25,11 +25,13 @@ Via = Literal["signal", "update"]
 class ApprovalDesk:
     """Pending approvals and the audit trail of one run."""
 
-    def __init__(self, timeout: timedelta, on_change: Callable[[], None]) -> None:
+    def __init__(
+        self, timeout: timedelta, on_change: Callable[[], None], audit: list[ApprovalRecord]
+    ) -> None:
         self._timeout = timeout
         self._on_change = on_change  # refreshes what the Web UI shows
         self.pending: dict[str, PendingApproval] = {}
-        self.audit: list[ApprovalRecord] = []
+        self.audit = audit  # the run state's list: continue-as-new carries it
         self._decided: dict[str, ApprovalRecord] = {}
 
     def problem(self, decision: ApprovalDecision, steps: Mapping[str, StepState]) -> str | None:

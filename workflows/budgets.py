@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from contracts.policy import Budget
-from contracts.run import Usage
+from durable_agents.contracts.policy import Budget
+from durable_agents.contracts.run import Usage
 
 LIMITS = ("max_steps", "max_llm_calls", "max_tokens", "max_cost_usd", "max_wall_seconds")
 # Which limits guard what: a step that makes no LLM call is not stopped by a token limit.

@@ -12,12 +12,13 @@ from pydantic import JsonValue, ValidationError
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
-from contracts.actions import CATALOG, ActionParams
-from contracts.artifacts import artifact_size, is_artifact
-from contracts.plan import FOREACH_MAX_ITEMS, Compensation, Step
-from contracts.run import StepStatus
-from workflows.plan_checks import format_validation_error
-from workflows.references import ReferenceProblem, evaluate, resolve
+from durable_agents.contracts.action_spec import ActionParams
+from durable_agents.contracts.actions import CATALOG
+from durable_agents.contracts.artifacts import artifact_size, is_artifact
+from durable_agents.contracts.errors import format_validation_error
+from durable_agents.contracts.plan import FOREACH_MAX_ITEMS, Compensation, Step
+from durable_agents.contracts.run import StepStatus
+from durable_agents.workflows.references import ReferenceProblem, evaluate, resolve
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import posixpath
 import re
 from collections.abc import Iterable
 
-from contracts.run import StepState, StepStatus
+from durable_agents.contracts.run import StepState, StepStatus
 
 # "write/save/export/store ... to|into|as <path.ext>"; the verb keeps "read data/x.csv"
 # out, the extension keeps ordinary words out; a dot inside a word (data/x.csv) does not end

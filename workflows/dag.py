@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from contracts.run import StepStatus
+from durable_agents.contracts.run import StepStatus
 
 _BLOCKING = {StepStatus.FAILED: "failed", StepStatus.SKIPPED: "was skipped"}
 

@@ -7,10 +7,10 @@ from collections.abc import Iterable, Mapping
 
 from pydantic import JsonValue
 
-from contracts.llm import StepDigest
-from contracts.plan import Step
-from contracts.policy import PendingApproval
-from contracts.run import StepState, StepStatus
+from durable_agents.contracts.llm import StepDigest
+from durable_agents.contracts.plan import Step
+from durable_agents.contracts.policy import PendingApproval
+from durable_agents.contracts.run import StepState, StepStatus
 
 PREVIEW_CHARS = 600
 

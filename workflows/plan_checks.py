@@ -7,13 +7,13 @@ from collections.abc import Mapping
 
 from pydantic import JsonValue, ValidationError
 
-from contracts.actions import CATALOG
-from contracts.artifacts import ARTIFACT_KEY, mentions_artifact
-from contracts.plan import Plan, Step
-from contracts.run import MAX_SUB_GOAL_DEPTH
-from workflows.dag import find_cycle
-from workflows.patches import applies
-from workflows.references import (
+from durable_agents.contracts.actions import CATALOG
+from durable_agents.contracts.artifacts import ARTIFACT_KEY, mentions_artifact
+from durable_agents.contracts.plan import Plan, Step
+from durable_agents.contracts.run import MAX_SUB_GOAL_DEPTH
+from durable_agents.rules.patches import applies
+from durable_agents.workflows.dag import find_cycle
+from durable_agents.workflows.references import (
     check_expression,
     param_expressions,
     referenced_steps,
@@ -36,15 +36,6 @@ def steps_read(step: Step) -> set[str]:
 def step_dependencies(step: Step) -> set[str]:
     """Explicit ``depends_on`` plus every step referenced by params, ``when`` or ``foreach``."""
     return (set(step.depends_on) | steps_read(step)) - {step.id}
-
-
-def format_validation_error(error: ValidationError) -> str:
-    """One line per problem: ``field: message``."""
-    lines = []
-    for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"]) or "params"
-        lines.append(f"{where}: {item['msg']}")
-    return "; ".join(lines)
 
 
 def _is_reference(value: object) -> bool:

@@ -17,7 +17,7 @@ import jmespath.exceptions
 from jmespath.parser import ParsedResult
 from pydantic import JsonValue
 
-from contracts.artifacts import artifact_size, is_artifact
+from durable_agents.contracts.artifacts import artifact_size, is_artifact
 
 OPEN = "${"
 _STEP_REF = re.compile(r"\bsteps\s*\.\s*([A-Za-z][A-Za-z0-9_]*)")

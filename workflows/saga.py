@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from contracts.plan import Compensation
-from contracts.run import CompensationRecord, UndoEntry
+from durable_agents.contracts.plan import Compensation
+from durable_agents.contracts.run import CompensationRecord, UndoEntry
 
 Undo = Callable[[str, int | None, Compensation], Awaitable[CompensationRecord]]
 
@@ -18,22 +18,14 @@ Undo = Callable[[str, int | None, Compensation], Awaitable[CompensationRecord]]
 class Saga:
     """The run's ledger of undoable calls, oldest first."""
 
-    def __init__(self) -> None:
-        self._finished: list[UndoEntry] = []
+    def __init__(self, ledger: list[UndoEntry]) -> None:
+        self._finished = ledger  # the run state's list: continue-as-new carries it
         self.records: list[CompensationRecord] = []
 
     def record(self, step_id: str, item: int | None, undo: list[Compensation]) -> None:
         """Remember how to undo one finished call (nothing to remember: a pure read)."""
         if undo:
             self._finished.append(UndoEntry(step_id=step_id, item=item, undo=list(undo)))
-
-    def export(self) -> list[UndoEntry]:
-        """The ledger, to carry across continue-as-new."""
-        return list(self._finished)
-
-    def restore(self, entries: list[UndoEntry]) -> None:
-        """Take over a ledger carried from the previous run."""
-        self._finished = list(entries)
 
     def pending(self) -> list[Compensation]:
         """Every undo not run yet, in the order to run them (newest call first)."""

@@ -9,7 +9,7 @@ from typing import Any
 from temporalio.testing import ActivityEnvironment
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput
 
-from activities.artifacts import ArtifactInterceptor, ArtifactStore
+from durable_agents.activities.artifacts import ArtifactInterceptor, ArtifactStore
 
 
 class _Call(ActivityInboundInterceptor):

@@ -10,11 +10,11 @@ import pytest
 from pydantic import JsonValue
 from temporalio.exceptions import ApplicationError
 
-from activities.artifacts import ArtifactStore, Reader, json_pieces
-from activities.files import file_write
-from contracts import ActionContext, ActionResult
-from contracts.actions import FileWriteParams
-from contracts.artifacts import ARTIFACT_KEY, may_read
+from durable_agents.activities.artifacts import ArtifactStore, Reader, json_pieces
+from durable_agents.activities.files import file_write
+from durable_agents.contracts import ActionContext, ActionResult
+from durable_agents.contracts.actions import FileWriteParams
+from durable_agents.contracts.artifacts import ARTIFACT_KEY, may_read
 from tests.activities.intercepted import intercepted
 
 BIG: JsonValue = [{"region": "North", "note": "x" * 50, "n": n} for n in range(2000)]

@@ -4,7 +4,7 @@ import httpx
 import openai
 import pytest
 
-from activities.errors import from_httpx, from_openai, from_status, parse_retry_after
+from durable_agents.activities.errors import from_httpx, from_openai, from_status, parse_retry_after
 
 
 @pytest.mark.parametrize("status", [408, 409, 429, 500, 502, 503, 504])

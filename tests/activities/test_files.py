@@ -7,7 +7,7 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.files import (
+from durable_agents.activities.files import (
     UNDO_CAPTURE_BYTES,
     file_append,
     file_delete,
@@ -16,8 +16,8 @@ from activities.files import (
     file_read,
     file_write,
 )
-from contracts import CATALOG, ActionContext, Compensation, Policy
-from contracts.actions import (
+from durable_agents.contracts import CATALOG, ActionContext, Compensation, Policy
+from durable_agents.contracts.actions import (
     FileAppendParams,
     FileDeleteParams,
     FileListParams,

@@ -9,9 +9,9 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.http import HttpActions
-from contracts import ActionContext, Policy
-from contracts.actions import HttpRequestParams
+from durable_agents.activities.http import HttpActions
+from durable_agents.contracts import ActionContext, Policy
+from durable_agents.contracts.actions import HttpRequestParams
 from tests.local_http import LocalHttp, json_route
 
 LOOPBACK = Policy(allow_hosts=["127.0.0.1"])

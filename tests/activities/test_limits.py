@@ -10,13 +10,19 @@ import pytest
 from pydantic import JsonValue
 from temporalio.exceptions import ApplicationError
 
-from activities.artifacts import ArtifactStore
-from activities.files import file_read
-from activities.formats import parse_csv
-from activities.limits import MAX_DEPTH, MAX_VALUES, check_result, check_shape, parse_json
-from contracts import ActionContext, ActionResult, Plan, PlanDraft, Usage
-from contracts.actions import FileReadParams
-from contracts.artifacts import is_artifact
+from durable_agents.activities.artifacts import ArtifactStore
+from durable_agents.activities.files import file_read
+from durable_agents.activities.formats import parse_csv
+from durable_agents.activities.limits import (
+    MAX_DEPTH,
+    MAX_VALUES,
+    check_result,
+    check_shape,
+    parse_json,
+)
+from durable_agents.contracts import ActionContext, ActionResult, Plan, PlanDraft, Usage
+from durable_agents.contracts.actions import FileReadParams
+from durable_agents.contracts.artifacts import is_artifact
 from tests.activities.intercepted import intercepted
 
 # Measured on CPython 3.11 (bench/input_memory.py): a 2 MB sales-like CSV read through

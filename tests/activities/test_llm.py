@@ -13,9 +13,9 @@ from opentelemetry.trace import StatusCode
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.llm import LlmActivities
-from activities.prompts import plan_messages, plan_schema
-from contracts import (
+from durable_agents.activities.llm import LlmActivities
+from durable_agents.activities.prompts import plan_messages, plan_schema
+from durable_agents.contracts import (
     ActionContext,
     AgentTurnRequest,
     PlanRequest,
@@ -24,9 +24,9 @@ from contracts import (
     Step,
     StepDigest,
 )
-from contracts.actions import LlmParams
-from runtime.llm_provider import LlmProvider
-from runtime.settings import Settings
+from durable_agents.contracts.actions import LlmParams
+from durable_agents.runtime.llm_provider import LlmProvider
+from durable_agents.runtime.settings import Settings
 from tests.scripted_llm import Fault, ScriptedLlm, ToolCalls
 
 PLAN = {

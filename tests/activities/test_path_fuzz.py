@@ -21,10 +21,15 @@ from hypothesis import strategies as st
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.files import file_append, file_delete, file_read, file_write
-from contracts import ActionContext, Policy
-from contracts.actions import FileAppendParams, FileDeleteParams, FileReadParams, FileWriteParams
-from workflows.policy import judge
+from durable_agents.activities.files import file_append, file_delete, file_read, file_write
+from durable_agents.contracts import ActionContext, Policy
+from durable_agents.contracts.actions import (
+    FileAppendParams,
+    FileDeleteParams,
+    FileReadParams,
+    FileWriteParams,
+)
+from durable_agents.rules.policy import judge
 
 SECRET = "outside-secret-7f3a"
 GIT_CONFIG = "[core]\n\tbare = false\n"

@@ -9,7 +9,7 @@ import pytest
 from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput
 
-from activities.redaction import (
+from durable_agents.activities.redaction import (
     REDACTED,
     RedactingInterceptor,
     Redactor,

@@ -10,11 +10,11 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.sql import SqlActions
-from contracts import ActionContext, ActionResult
-from contracts.actions import SqlQueryParams
+from durable_agents.activities.sql import SqlActions
+from durable_agents.contracts import ActionContext, ActionResult
+from durable_agents.contracts.actions import SqlQueryParams
+from durable_agents.rules.sql_guard import sql_effect
 from tests.conftest import DATABASE_URL
-from workflows.sql_guard import sql_effect
 
 CTX = ActionContext(run_id="r", step_id="s", workspace="/tmp")
 APPROVED = CTX.model_copy(update={"approved": True})

@@ -2,9 +2,9 @@ import pytest
 from pydantic import ValidationError
 from temporalio.exceptions import ApplicationError
 
-from activities.formats import parse_csv, render, to_csv
-from activities.transform import apply_transform
-from contracts.actions import TransformParams
+from durable_agents.activities.formats import parse_csv, render, to_csv
+from durable_agents.activities.transform import apply_transform
+from durable_agents.contracts.actions import TransformParams
 
 RECORDS = [
     {"region": "North", "revenue": 240.0},

@@ -12,11 +12,18 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-import activities.workspace as workspace_module
-from activities.files import file_append, file_delete, file_list, file_move, file_read, file_write
-from activities.workspace import AGENT_CODE
-from contracts import ActionContext
-from contracts.actions import (
+import durable_agents.activities.workspace as workspace_module
+from durable_agents.activities.files import (
+    file_append,
+    file_delete,
+    file_list,
+    file_move,
+    file_read,
+    file_write,
+)
+from durable_agents.activities.workspace import AGENT_CODE
+from durable_agents.contracts import ActionContext
+from durable_agents.contracts.actions import (
     FileAppendParams,
     FileDeleteParams,
     FileListParams,

@@ -17,7 +17,7 @@ from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from runtime.codec import (
+from durable_agents.runtime.codec import (
     EncryptionCodec,
     PayloadKeyProblem,
     codec_from_env,
@@ -25,7 +25,7 @@ from runtime.codec import (
     new_key,
     parse_key,
 )
-from runtime.codec_server import CodecServer
+from durable_agents.runtime.codec_server import CodecServer
 from tests.conftest import running_worker
 from tests.fake_llm import FakeLlm
 from tests.workflows.runs import DEMO_PLAN, start

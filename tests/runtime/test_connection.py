@@ -8,7 +8,7 @@ import time
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from runtime.connection import connect_when_ready
+from durable_agents.runtime.connection import connect_when_ready
 
 
 async def test_connect_when_ready_retries_then_gives_up_or_succeeds(

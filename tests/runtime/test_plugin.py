@@ -10,8 +10,8 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from runtime.plugin import AgentPlugin
-from runtime.settings import Settings
+from durable_agents.runtime.plugin import AgentPlugin
+from durable_agents.runtime.settings import Settings
 from tests.greeting_workflow import Greeting
 from tests.workflows.runs import DEMO_PLAN, start
 

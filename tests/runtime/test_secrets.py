@@ -7,10 +7,10 @@ import logging
 import sys
 from pathlib import Path
 
-from activities.redaction import REDACTED, Redactor
-from runtime.logs import JsonFormatter, RedactingFilter
-from runtime.secrets import known_secrets, url_password
-from runtime.settings import Settings
+from durable_agents.activities.redaction import REDACTED, Redactor
+from durable_agents.runtime.logs import JsonFormatter, RedactingFilter
+from durable_agents.runtime.secrets import known_secrets, url_password
+from durable_agents.runtime.settings import Settings
 
 
 def test_secrets_come_from_variables_files_and_settings(tmp_path: Path) -> None:

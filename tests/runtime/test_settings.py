@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from runtime.llm_provider import LlmProvider
-from runtime.offline_model import OFFLINE_SEED
-from runtime.settings import Settings, SettingsProblem
+from durable_agents.runtime.llm_provider import LlmProvider
+from durable_agents.runtime.offline_model import OFFLINE_SEED
+from durable_agents.runtime.settings import Settings, SettingsProblem
 
 
 def test_the_seed_defaults_to_fixed_offline_and_unset_for_a_provider() -> None:

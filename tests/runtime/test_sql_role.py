@@ -11,9 +11,10 @@ import asyncpg
 import pytest
 from temporalio.client import Client
 
-from runtime.settings import Settings
-from runtime.sql_role import privileged_role_warning
-from runtime.workers import agent_worker
+from durable_agents.runtime.plugin import AgentPlugin
+from durable_agents.runtime.settings import Settings
+from durable_agents.runtime.sql_role import privileged_role_warning
+from durable_agents.runtime.workers import agent_worker
 from tests.conftest import DATABASE_URL
 from tests.scripted_llm import ScriptedLlm
 
@@ -38,7 +39,7 @@ def as_role(name: str) -> str:
 async def test_a_superuser_is_named_with_what_it_reaches_and_the_way_out(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="runtime.sql_role"):
+    with caplog.at_level(logging.WARNING, logger="durable_agents.runtime.sql_role"):
         warning = await privileged_role_warning(DATABASE_URL)
     assert warning is not None and "'postgres'" in warning
     assert "COPY ... PROGRAM" in warning and "least-privilege role" in warning
@@ -75,12 +76,22 @@ async def test_the_worker_warns_at_start_and_starts_when_the_database_is_down(
             database_url=database_url,
         )
 
-    with caplog.at_level(logging.WARNING, logger="runtime.sql_role"):
+    with caplog.at_level(logging.WARNING, logger="durable_agents.runtime.sql_role"):
         async with agent_worker(client, settings(DATABASE_URL)):
             pass
     assert ["'postgres'" in r.getMessage() for r in caplog.records] == [True]
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="runtime.sql_role"):
+    with caplog.at_level(logging.WARNING, logger="durable_agents.runtime.sql_role"):
         async with agent_worker(client, settings(DOWN)):
             pass
     assert caplog.records == []
+
+
+async def test_the_plugin_warns_when_entered(
+    scripted_llm: ScriptedLlm, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(openai_base_url=scripted_llm.base_url, database_url=DATABASE_URL)
+    with caplog.at_level(logging.WARNING, logger="durable_agents.runtime.sql_role"):
+        async with AgentPlugin(settings):
+            pass
+    assert ["'postgres'" in r.getMessage() for r in caplog.records] == [True]

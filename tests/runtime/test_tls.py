@@ -13,7 +13,7 @@ from temporalio.client import Client
 from temporalio.envconfig import ClientConfigProfile
 from temporalio.testing import WorkflowEnvironment
 
-from runtime.connection import connect, connect_config
+from durable_agents.runtime.connection import connect, connect_config
 from tests.conftest import running_worker
 from tests.fake_llm import FakeLlm
 from tests.processes import spawn_worker

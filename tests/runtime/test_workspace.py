@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-import starter
-from runtime.workspace import WorkspaceProblem, ready_workspace
+from durable_agents.cli import main
+from durable_agents.runtime.workspace import WorkspaceProblem, ready_workspace
 from tests.test_starter import EXPECTED, clean_env, totals
 
 REPO = Path(__file__).parents[2]
@@ -36,7 +36,7 @@ def test_a_workspace_holding_the_agents_code_is_refused(
 ) -> None:
     with pytest.raises(WorkspaceProblem, match="contains the agent's own code"):
         ready_workspace(folder)
-    assert starter.main(["--goal", "g", "--workspace", str(folder)]) == 2
+    assert main(["--goal", "g", "--workspace", str(folder)]) == 2
     err = capsys.readouterr().err
     assert "contains the agent's own code" in err and len(err.strip().splitlines()) == 1
 

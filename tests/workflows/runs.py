@@ -12,8 +12,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer
 
-from contracts import PendingApproval, Plan, RunInput, RunResult
-from workflows.agent import AgentWorkflow
+from durable_agents.contracts import PendingApproval, Plan, RunInput, RunResult
+from durable_agents.workflows.agent import AgentWorkflow
 
 
 def plan(*steps: dict[str, Any]) -> Plan:

@@ -11,11 +11,11 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
-from contracts import Policy, Review, RunResult, RunStatus, StepStatus
+from durable_agents.contracts import Policy, Review, RunResult, RunStatus, StepStatus
+from durable_agents.workflows.agent import AgentWorkflow
 from tests.fake_llm import FakeLlm
 from tests.local_http import LocalHttp
 from tests.workflows.runs import DEMO_PLAN, activity_types, assert_replays, plan, start
-from workflows.agent import AgentWorkflow
 
 TOTALS = [
     {"region": "North", "revenue": 643},
@@ -194,13 +194,16 @@ async def test_a_file_the_goal_names_but_no_step_wrote_forces_a_replan(
         "plan",
         "file_read",
         "transform",
+        "inspect",  # the goal's file is read back: not there
         "plan",
         "file_write",
+        "inspect",
         "review",
     ]
     feedback = fake_llm.plan_requests[1].feedback
-    assert feedback is not None and "no step wrote out/revenue.json" in feedback
-    assert result.plans[1].reason.startswith("re-plan 1: All steps finished, but no step")
+    assert feedback is not None and "out/revenue.json was not written" in feedback
+    assert "Add a file_write step whose path is out/revenue.json" in feedback
+    assert result.plans[1].reason.startswith("re-plan 1: All steps finished, but out/revenue")
     assert json.loads((workspace / "out/revenue.json").read_text()) == TOTALS
     await assert_replays(handle)
 

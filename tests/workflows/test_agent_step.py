@@ -8,10 +8,10 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from contracts import AgentTurn, ApprovalDecision, ToolCall, Usage
+from durable_agents.contracts import AgentTurn, ApprovalDecision, ToolCall, Usage
+from durable_agents.workflows.agent import AgentWorkflow
 from tests.fake_llm import FakeLlm
 from tests.workflows.runs import activity_types, assert_replays, pending_approval, plan, start
-from workflows.agent import AgentWorkflow
 
 USAGE = Usage(calls=1, prompt_tokens=100, completion_tokens=10, model="fake-model")
 

@@ -13,7 +13,7 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailed
 from temporalio.exceptions import CancelledError
 from temporalio.worker import Worker
 
-from contracts import (
+from durable_agents.contracts import (
     ApprovalDecision,
     Budget,
     DecideRequest,
@@ -23,6 +23,7 @@ from contracts import (
     RunInput,
     StepStatus,
 )
+from durable_agents.workflows.agent import AgentWorkflow
 from tests.fake_llm import FakeLlm
 from tests.local_http import LocalHttp
 from tests.workflows.runs import (
@@ -34,7 +35,6 @@ from tests.workflows.runs import (
     run_failure,
     start,
 )
-from workflows.agent import AgentWorkflow
 
 LOCAL = Policy(allow_hosts=["127.0.0.1"])
 

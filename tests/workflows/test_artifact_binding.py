@@ -9,10 +9,10 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from contracts.artifacts import is_artifact
+from durable_agents.contracts.artifacts import is_artifact
+from durable_agents.workflows.plan_checks import validate_plan
 from tests.workflows.runs import assert_replays, plan, run_failure, start
 from tests.workflows.test_large_runs import big_sales
-from workflows.plan_checks import validate_plan
 
 FAKE = {"$artifact": "sha256:" + "0" * 64, "run": "someone-else"}
 

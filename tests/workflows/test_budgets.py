@@ -1,5 +1,5 @@
-from contracts import Budget, ModelPrice, Usage
-from workflows.budgets import (
+from durable_agents.contracts import Budget, ModelPrice, Usage
+from durable_agents.workflows.budgets import (
     FOR_LLM_CALL,
     FOR_STEP,
     Spent,

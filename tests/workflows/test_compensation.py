@@ -13,11 +13,11 @@ import pytest
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.worker import Worker
 
-from contracts import Policy, Review
+from durable_agents.contracts import Policy, Review
+from durable_agents.workflows.agent import AgentWorkflow
 from tests.conftest import DATABASE_URL
 from tests.fake_llm import FakeLlm
 from tests.workflows.runs import assert_replays, plan, run_failure, start
-from workflows.agent import AgentWorkflow
 
 CHANGES_FILES = [
     {"id": "create", "action": "file_write", "params": {"path": "out/new.txt", "content": "x"}},

@@ -1,8 +1,8 @@
 import pytest
 from pydantic import JsonValue
 
-from contracts import StepState, StepStatus
-from workflows.completion import missing_files, promised_files
+from durable_agents.contracts import StepState, StepStatus
+from durable_agents.workflows.completion import missing_files, promised_files
 
 DEMO_GOAL = (
     "Read data/sales.csv, total the revenue per region, and write the totals to out/revenue.json"

@@ -10,7 +10,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from contracts import ApprovalDecision, Policy, Review, StepStatus
+from durable_agents.contracts import ApprovalDecision, Policy, Review, StepStatus
+from durable_agents.workflows.agent import AgentWorkflow
 from tests.fake_llm import FakeLlm
 from tests.workflows.runs import (
     DEMO_PLAN,
@@ -20,7 +21,6 @@ from tests.workflows.runs import (
     plan,
     start,
 )
-from workflows.agent import AgentWorkflow
 
 READ = {"id": "read", "action": "file_read", "params": {"path": "data/sales.csv"}}
 MISSING = {"id": "other", "action": "file_read", "params": {"path": "data/nope.csv"}}

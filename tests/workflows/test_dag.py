@@ -1,5 +1,5 @@
-from contracts import StepStatus
-from workflows.dag import find_cycle, next_moves
+from durable_agents.contracts import StepStatus
+from durable_agents.workflows.dag import find_cycle, next_moves
 
 P, R, S, F, K = (
     StepStatus.PENDING,

@@ -11,10 +11,10 @@ import pytest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
-from contracts import Plan, Policy, RunEvent
+from durable_agents.contracts import Plan, Policy, RunEvent
+from durable_agents.workflows.agent import AgentWorkflow
 from tests.local_http import LocalHttp
 from tests.workflows.runs import assert_replays, plan, run_failure, start
-from workflows.agent import AgentWorkflow
 
 DEEP = b"[" * 220 + b"]" * 220  # ~0.4 KB; pydantic's JSON parser stops at 200 levels
 DEEPER = b"[" * 100_000 + b"]" * 100_000  # beyond Python's own parser

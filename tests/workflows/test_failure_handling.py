@@ -8,7 +8,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from contracts import Policy, Recovery, StepStatus
+from durable_agents.contracts import Policy, Recovery, StepStatus
 from tests.fake_llm import FakeLlm
 from tests.local_http import LocalHttp, Route, json_route
 from tests.workflows.runs import activity_types, assert_replays, plan, run_failure, start

@@ -9,8 +9,8 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from contracts import StepStatus
-from contracts.artifacts import is_artifact
+from durable_agents.contracts import StepStatus
+from durable_agents.contracts.artifacts import is_artifact
 from tests.workflows.runs import assert_replays, plan, run_failure, start
 
 REGIONS = ("North", "South", "East", "West")

@@ -9,7 +9,7 @@ import asyncpg
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from contracts import Review
+from durable_agents.contracts import Review
 from tests.conftest import DATABASE_URL, MEMORY_TABLE
 from tests.fake_llm import FakeLlm
 from tests.workflows.runs import DEMO_PLAN, activity_types, assert_replays, plan, run_failure, start

@@ -1,6 +1,6 @@
-from contracts import Compensation, Plan, Step
-from contracts.run import MAX_SUB_GOAL_DEPTH
-from workflows.plan_checks import nesting_problems, step_dependencies, validate_plan
+from durable_agents.contracts import Compensation, Plan, Step
+from durable_agents.contracts.run import MAX_SUB_GOAL_DEPTH
+from durable_agents.workflows.plan_checks import nesting_problems, step_dependencies, validate_plan
 
 
 def step(step_id: str, action: str = "file_read", **params: object) -> Step:

@@ -3,8 +3,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from contracts import Policy
-from workflows.rate_limits import rate_delay
+from durable_agents.contracts import Policy
+from durable_agents.workflows.rate_limits import rate_delay
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

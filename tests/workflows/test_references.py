@@ -1,6 +1,6 @@
 import pytest
 
-from workflows.references import (
+from durable_agents.workflows.references import (
     ReferenceProblem,
     condition_holds,
     param_expressions,

@@ -11,10 +11,10 @@ import pytest
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from contracts import ApprovalDecision
+from durable_agents.contracts import ApprovalDecision
+from durable_agents.workflows.agent import AgentWorkflow
 from tests.conftest import DATABASE_URL
 from tests.workflows.runs import pending_approval, plan, start
-from workflows.agent import AgentWorkflow
 
 
 @pytest.fixture

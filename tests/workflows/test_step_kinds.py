@@ -12,8 +12,9 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from contracts import ApprovalDecision, Budget, Plan, Policy, Review, RunEvent
-from contracts.plan import FOREACH_MAX_ITEMS
+from durable_agents.contracts import ApprovalDecision, Budget, Plan, Policy, Review, RunEvent
+from durable_agents.contracts.plan import FOREACH_MAX_ITEMS
+from durable_agents.workflows.agent import AgentWorkflow
 from tests.fake_llm import FakeLlm
 from tests.local_http import LocalHttp
 from tests.workflows.runs import (
@@ -24,7 +25,6 @@ from tests.workflows.runs import (
     run_failure,
     start,
 )
-from workflows.agent import AgentWorkflow
 
 
 def names_file(workspace: Path, names: list[str]) -> dict[str, object]:
@@ -73,6 +73,55 @@ async def test_foreach_runs_items_in_parallel_and_keeps_their_order(
         {"who": "cy", "n": 2},
     ]
     assert await activity_types(handle) == ["file_read"] + ["http_request"] * 3
+    await assert_replays(handle)
+
+
+async def test_max_parallel_caps_calls_across_foreach_steps(
+    client: Client, task_queue: str, workspace: Path, agent_worker: Worker
+) -> None:
+    """Two foreach steps of three items with max_parallel=2: never more than two calls
+    in flight (each step's own semaphore used to allow max_parallel squared)."""
+    lock = threading.Condition()
+    in_flight, most = 0, 0
+
+    def count(handler: object, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        nonlocal in_flight, most
+        with lock:
+            in_flight += 1
+            most = max(most, in_flight)
+            lock.notify_all()
+            # hold the call while others may still arrive: a third would show at once
+            lock.wait_for(lambda: in_flight > 2, timeout=0.5)
+            in_flight -= 1
+        return 200, {"Content-Type": "application/json"}, body
+
+    server = LocalHttp({"/count": count})
+    try:
+        steps = [
+            {
+                "id": name,
+                "action": "http_request",
+                "foreach": "steps.names.output",
+                "depends_on": ["names"],
+                "params": {"method": "PUT", "url": server.url("/count"), "json_body": {}},
+            }
+            for name in ("first", "second")
+        ]
+        handle = await start(
+            client,
+            task_queue,
+            workspace,
+            plan=plan(names_file(workspace, ["a", "b", "c"]), *steps),
+            review=False,
+            max_parallel=2,
+            policy=Policy(allow_hosts=["127.0.0.1"], decisions={"external": "allow"}),
+        )
+        result = await handle.result()
+    finally:
+        server.stop()
+    assert result.status == "succeeded"
+    assert len(server.hits) == 6
+    assert most == 2, f"{most} calls ran at once with max_parallel=2"
     await assert_replays(handle)
 
 

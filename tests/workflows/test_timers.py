@@ -9,7 +9,7 @@ from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from contracts import Policy
+from durable_agents.contracts import Policy
 from tests.workflows.runs import activity_types, assert_replays, plan, replace_file_plan, start
 
 

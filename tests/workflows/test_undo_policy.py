@@ -14,10 +14,11 @@ import pytest
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from contracts import ApprovalDecision
+from durable_agents.contracts import ApprovalDecision
+from durable_agents.workflows.agent import AgentWorkflow
+from durable_agents.workflows.gate import UNDO_SHOWN
 from tests.conftest import DATABASE_URL
 from tests.workflows.runs import assert_replays, pending_approval, plan, run_failure, start
-from workflows.agent import UNDO_SHOWN, AgentWorkflow
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from contracts import Policy
+from durable_agents.contracts import Policy
 from tests.workflows.runs import assert_replays, plan, run_failure, start
 
 FSMONITOR = "[core]\n\tfsmonitor = touch /tmp/pwned\n"

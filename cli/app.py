@@ -1,0 +1,73 @@
+"""``starter.py``'s command line: parse it, run the command, map failures to exit codes.
+
+Exit codes: 0 success, 1 a failed run (or one this code no longer replays), 2 bad input
+(one ``error:`` line, no traceback), 130 interrupted (the run goes on on the server).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+from durable_agents.cli.commands import BY_NAME, add_commands, epilog
+from durable_agents.cli.decisions import DecisionRefused
+from durable_agents.cli.errors import UsageProblem
+from durable_agents.cli.options import add_run_options
+from durable_agents.cli.server import stop_server
+from durable_agents.cli.start import start_run
+from durable_agents.runtime import devserver
+from durable_agents.runtime.offline_model import OfflineModelUnavailable
+from durable_agents.runtime.settings import Settings, SettingsProblem
+
+DESCRIPTION = 'Run a goal as a durable agent workflow: ``python starter.py --goal "..."``.'
+BAD_INPUT = (
+    UsageProblem,
+    DecisionRefused,
+    OfflineModelUnavailable,
+    SettingsProblem,
+    devserver.DevServerError,
+)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The options of a new run, then an optional command (see ``commands.COMMANDS``)."""
+    parser = argparse.ArgumentParser(description=DESCRIPTION, epilog=epilog())
+    add_run_options(parser)
+    add_commands(parser)  # last, so ``COMMAND ...`` ends the usage line
+    return parser.parse_args(argv)
+
+
+async def run(args: argparse.Namespace) -> int:
+    """``--stop-server``, else the command, else (no command) start a run."""
+    settings = Settings.from_env()
+    if args.stop_server:
+        return stop_server(settings)
+    handler = BY_NAME[args.command].handler if args.command else start_run
+    return await handler(args, settings)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``starter.py`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
+    args = parse_args(argv)
+    try:
+        return asyncio.run(run(args))
+    except BAD_INPUT as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nInterrupted; the run continues on the server.", file=sys.stderr)
+        return 130
+    except RuntimeError as exc:  # connection failures from the Temporal client
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def entry() -> None:
+    """The console script (and ``starter.py``): exit without the interpreter's shutdown,
+    which can crash on the SDK's native threads (temporalio/sdk-python#300)."""
+    code = main(sys.argv[1:])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -1,0 +1,115 @@
+"""A run's input from the command line: goal or plan file, policy, budget, workspace.
+
+Everything is checked here, before a server is started or a workflow exists, so a typo
+costs one line of output and exit code 2 instead of a failed run in the history.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from durable_agents.cli.errors import UsageProblem
+from durable_agents.cli.policy_file import PolicyFileProblem, load_policy
+from durable_agents.contracts import Budget, Plan, Policy, RunInput
+from durable_agents.contracts.errors import format_validation_error
+from durable_agents.examples.catalog import EXAMPLE_POLICY, EXAMPLES, Example, prepare_workspace
+from durable_agents.rules.policy import blocked_steps
+from durable_agents.runtime.workspace import WorkspaceProblem, ready_workspace, workspace_path
+from durable_agents.workflows.plan_checks import validate_plan
+
+
+def load_plan(path: Path, policy: Policy) -> Plan:
+    """Read and validate a plan file; every problem becomes one readable line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageProblem(f"cannot read plan file {path}: {exc.strerror}") from exc
+    try:
+        plan = Plan.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        if first["type"] == "json_invalid":
+            raise UsageProblem(f"plan file {path} is not valid JSON: {first['msg']}") from exc
+        raise UsageProblem(f"plan file {path}: {format_validation_error(exc)}") from exc
+    errors = validate_plan(plan) or blocked_steps(plan, policy)
+    if errors:
+        raise UsageProblem(f"plan file {path} is invalid: " + "; ".join(errors))
+    return plan
+
+
+def build_input(args: argparse.Namespace, example_api: str | None = None) -> RunInput:
+    """The input of a new run (``example_api``: the URL of a running example API)."""
+    try:
+        policy = load_policy(
+            args.policy,
+            allow_hosts=args.allow_host,
+            approval_timeout_seconds=args.approval_timeout,
+        )
+    except PolicyFileProblem as exc:
+        raise UsageProblem(str(exc)) from exc
+    if args.example:
+        return example_input(args, EXAMPLES[args.example], example_api, policy)
+    try:
+        budget = Budget(
+            max_steps=args.max_steps,
+            max_llm_calls=args.max_llm_calls,
+            max_tokens=args.max_tokens,
+            max_wall_seconds=args.max_minutes * 60 if args.max_minutes is not None else None,
+            max_cost_usd=args.max_cost,
+            on_exhausted=args.on_budget,
+        )
+    except ValidationError as exc:
+        raise UsageProblem(f"budget: {format_validation_error(exc)}") from exc
+    plan = load_plan(args.plan, policy) if args.plan else None
+    goal = (args.goal or "").strip()
+    if not goal and plan is None:
+        raise UsageProblem('give a goal: --goal "what to achieve" (or a plan: --plan FILE)')
+    if args.max_parallel < 1:
+        raise UsageProblem("--max-parallel must be at least 1")
+    review = args.review if args.review is not None else plan is None
+    try:
+        run_input = RunInput(
+            goal=goal or f"Run the plan in {args.plan}",
+            workspace=str(workspace_path(args.workspace)),
+            plan=plan,
+            review=review,
+            max_parallel=args.max_parallel,
+            policy=policy,
+            budget=budget,
+            compensate=args.compensate,
+        )
+    except ValidationError as exc:  # e.g. a goal over the limit, or --max-parallel too high
+        raise UsageProblem(format_validation_error(exc)) from exc
+    return run_input.model_copy(update={"workspace": str(checked_workspace(args))})
+
+
+def checked_workspace(args: argparse.Namespace) -> Path:
+    """``--workspace`` or the default ./workspace (created), refused if unusable."""
+    try:
+        return ready_workspace(args.workspace)
+    except WorkspaceProblem as exc:
+        raise UsageProblem(str(exc)) from exc
+
+
+def example_input(
+    args: argparse.Namespace, example: Example, api_url: str | None, policy: Policy
+) -> RunInput:
+    """A shipped example: its plan and (unless --policy is given) its policy, no review."""
+    workspace = checked_workspace(args)
+    if example.uses_api and args.no_wait:
+        raise UsageProblem(
+            f"--example {example.name} needs the starter to serve its API; drop --no-wait"
+        )
+    prepare_workspace(workspace)
+    return RunInput(
+        goal=f"Example {example.name}: {example.shows}",
+        workspace=str(workspace),
+        plan=example.plan(api_url),
+        review=False,
+        max_parallel=args.max_parallel,
+        policy=policy if args.policy else EXAMPLE_POLICY,
+        compensate=args.compensate,
+    )

@@ -1,0 +1,85 @@
+"""Deliverables: what a goal must produce, stated as checks that workflow code evaluates
+against the files as written, so "succeeded" means the output is there and has the
+shape the goal asks for, not that a reviewer model liked the step previews."""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Literal
+
+from pydantic import BaseModel, Field, JsonValue
+
+DeliverableFormat = Literal["json", "csv", "text"]
+Shape = Literal["any", "list", "object", "number", "string"]
+ValueType = Literal["any", "number", "string", "object"]
+SHOWN_CHARS = 2000  # of a deliverable's content, for the reviewer and the planner
+
+
+class Deliverable(BaseModel):
+    """A workspace file the goal must produce, and what its content must be."""
+
+    path: str = Field(description="Workspace path the goal names, e.g. out/paris.json")
+    format: DeliverableFormat | None = Field(
+        default=None, description="json, csv or text; default: from the file extension"
+    )
+    shape: Shape = Field(
+        default="any", description="JSON: list, object, number or string at the top"
+    )
+    non_empty: bool = Field(default=True, description="Not empty: no [], {}, '' or null")
+    item_fields: list[str] = Field(
+        default_factory=list, description="Every item (JSON list of objects, CSV row) has these"
+    )
+    where: dict[str, JsonValue] = Field(
+        default_factory=dict,
+        description='Every item has these field values, e.g. {"city": "Paris"}',
+    )
+    value_type: ValueType = Field(
+        default="any", description="Every value of an object (or item of a list) is this"
+    )
+    keys: list[str] = Field(default_factory=list, description="An object has these keys")
+
+    def file_format(self) -> DeliverableFormat:
+        if self.format is not None:
+            return self.format
+        extension = posixpath.splitext(self.path)[1].lower()
+        return "json" if extension == ".json" else "csv" if extension == ".csv" else "text"
+
+    def checks_content(self) -> bool:
+        """Whether anything beyond "exists, parses, not empty" is checked."""
+        return bool(
+            self.shape != "any"
+            or self.item_fields
+            or self.where
+            or self.value_type != "any"
+            or self.keys
+        )
+
+
+class InspectRequest(BaseModel):
+    """The files whose content the workflow checks (read-only)."""
+
+    workspace: str
+    deliverables: list[Deliverable]
+
+
+class Inspected(BaseModel):
+    """One file as read back: its parsed content, or why there is none."""
+
+    path: str
+    exists: bool
+    content: JsonValue = Field(
+        default=None, description="JSON value, CSV rows as objects, or text; None if unread"
+    )
+    problem: str | None = Field(default=None, description="Unreadable or does not parse")
+    size: int = 0
+    too_large: bool = Field(default=False, description="Too large to check in the workflow")
+
+
+class DeliverableCheck(BaseModel):
+    """The verdict on one deliverable, as the run reports it."""
+
+    path: str
+    passed: bool
+    problems: list[str] = Field(default_factory=list)
+    content_checked: bool = Field(description="More than presence and format was checked")
+    shown: str = Field(default="", description="The start of the content, as read back")

@@ -1,0 +1,1 @@
+"""The host application's own activities (a top-level ``activities`` package)."""

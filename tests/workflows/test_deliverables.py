@@ -1,0 +1,144 @@
+"""Deliverables: checks evaluated in workflow code on the files as written (pure), and a
+run that succeeds only when what the goal asks for is really there (real dev server)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from durable_agents.contracts import ApprovalDecision, Plan, Review
+from durable_agents.contracts.deliverables import Deliverable, Inspected
+from durable_agents.workflows.agent import AgentWorkflow
+from durable_agents.workflows.deliverables import check, deliverables_for
+from tests.fake_llm import FakeLlm
+from tests.workflows.runs import (
+    activity_types,
+    assert_replays,
+    pending_approval,
+    plan,
+    run_failure,
+    start,
+)
+
+PARIS = [{"name": "ann", "city": "Paris"}, {"name": "cy", "city": "Paris"}]
+
+
+def inspected(content: object, **more: object) -> Inspected:
+    return Inspected.model_validate(
+        {"path": "out/x.json", "exists": True, "content": content} | more
+    )
+
+
+def test_the_goals_files_are_deliverables_and_the_plan_may_say_more() -> None:
+    stated = [Deliverable(path="./out/paris.json", shape="list", where={"city": "Paris"})]
+    goal = "Save them as a JSON array to out/paris.json, and write their count to out/n.txt"
+    found = deliverables_for(goal, stated)
+    assert [(d.path, d.file_format(), d.checks_content()) for d in found] == [
+        ("out/paris.json", "json", True),
+        ("out/n.txt", "text", False),
+    ]
+
+
+def test_a_boolean_where_a_list_of_records_belongs_fails_with_what_the_file_holds() -> None:
+    wanted = Deliverable(path="out/x.json", shape="list", where={"city": "Paris"})
+    result = check(wanted, inspected(False))
+    assert not result.passed and result.content_checked
+    assert result.problems == ["out/x.json should hold a JSON list, not the boolean false"]
+    assert result.shown == "false"
+
+
+def test_records_that_do_not_match_are_quoted() -> None:
+    wanted = Deliverable(path="out/x.json", item_fields=["name"], where={"city": "Paris"})
+    rows = [*PARIS, {"name": "bob", "city": "Lyon"}, {"city": "Paris"}]
+    result = check(wanted, inspected(rows))
+    assert result.problems == [
+        "out/x.json: 1 of 4 items: item 3 lacks ['name']",
+        'out/x.json: 1 of 4 items do not have city == "Paris" (item 2 has "Lyon")',
+    ]
+    assert check(wanted, inspected(PARIS)).passed
+
+
+def test_values_keys_and_emptiness() -> None:
+    numbers = Deliverable(path="out/x.json", shape="object", value_type="number", keys=["A"])
+    assert check(numbers, inspected({"A": 1.5, "B": 2})).passed
+    assert check(numbers, inspected({"A": "1.5", "B": True})).problems == [
+        'out/x.json: 2 of 2 values are not numbers (A: "1.5", B: true)'
+    ]
+    assert check(numbers, inspected({"B": 2})).problems == [
+        "out/x.json lacks keys ['A']; it has ['B']"
+    ]
+    for empty in ([], {}, "  ", None):
+        assert (
+            check(Deliverable(path="out/x.json"), inspected(empty))
+            .problems[0]
+            .startswith("out/x.json is empty")
+        )
+
+
+def test_csv_cells_compare_as_text_and_unreadable_files_fail() -> None:
+    wanted = Deliverable(path="out/x.csv", where={"n": 5})
+    assert check(wanted, inspected([{"n": "5"}])).passed
+    assert check(wanted, Inspected(path="out/x.csv", exists=False)).problems == [
+        "out/x.csv was not written"
+    ]
+    broken = Inspected(path="out/x.csv", exists=True, problem="invalid JSON at line 1")
+    assert check(wanted, broken).problems == ["out/x.csv: invalid JSON at line 1"]
+    huge = check(wanted, Inspected(path="out/x.csv", exists=True, size=10**6, too_large=True))
+    assert huge.passed and not huge.content_checked and "too large" in huge.shown
+
+
+def write_step(content: object) -> dict[str, object]:
+    return {
+        "id": "write",
+        "action": "file_write",
+        "params": {"path": "out/paris.json", "content": content},
+    }
+
+
+async def test_a_given_plan_whose_file_is_wrong_fails_honestly(
+    client: Client, task_queue: str, workspace: Path, agent_worker: Worker
+) -> None:
+    given = plan(write_step(False)).model_copy(
+        update={"deliverables": [Deliverable(path="out/paris.json", shape="list")]}
+    )
+    handle = await start(client, task_queue, workspace, plan=given, review=False)
+    failure = await run_failure(handle)
+    assert "out/paris.json should hold a JSON list, not the boolean false" in str(failure.message)
+    # read back, found wrong, and the run's own write undone
+    assert await activity_types(handle) == ["file_write", "inspect", "file_delete"]
+    assert not (workspace / "out/paris.json").exists()
+    await assert_replays(handle)
+
+
+async def test_a_wrong_deliverable_goes_back_to_the_planner_with_its_content(
+    client: Client, task_queue: str, workspace: Path, fake_llm: FakeLlm, agent_worker: Worker
+) -> None:
+    checked = [Deliverable(path="out/paris.json", shape="list", where={"city": "Paris"})]
+    fake_llm.plans.append(Plan(steps=plan(write_step(False)).steps, deliverables=checked))
+    fake_llm.plans.append(Plan(steps=plan(write_step(PARIS)).steps, deliverables=checked))
+    fake_llm.reviews.append(Review(verdict="done", answer="two people live in Paris"))
+    goal = "Keep the users whose city is Paris and save them as a JSON array to out/paris.json"
+    handle = await start(client, task_queue, workspace, goal=goal)
+    # the new plan replaces the file the first one wrote: a person confirms that
+    pending = await pending_approval(handle, "write")
+    assert "out/paris.json exists" in pending.reason
+    await handle.signal(AgentWorkflow.approve, ApprovalDecision(step_id="write"))
+    result = await handle.result()
+
+    feedback = fake_llm.plan_requests[1].feedback or ""
+    assert "should hold a JSON list, not the boolean false" in feedback
+    assert "out/paris.json holds: false" in feedback
+    # the reviewer judged the file as written, next to the goal
+    [review] = fake_llm.review_requests
+    assert [(c.path, c.shown) for c in review.deliverables] == [
+        ("out/paris.json", json.dumps(PARIS))
+    ]
+    assert result.status == "succeeded"
+    assert [(c.path, c.passed, c.content_checked) for c in result.deliverables] == [
+        ("out/paris.json", True, True)
+    ]
+    assert json.loads((workspace / "out/paris.json").read_text()) == PARIS
+    await assert_replays(handle)

@@ -1,0 +1,182 @@
+"""Checking deliverables in workflow code: pure functions over files as read back (an
+``inspect`` activity reads them; its result is in history, so replay decides the same).
+
+The files a goal names ("write ... to out/x.json") are deliverables even when a plan
+states none: they must exist, parse in their format and not be empty. A plan may state
+more (shape, fields, values); a failed check goes back to the planner with the actual
+content, and the reviewer sees that content next to the goal.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from collections.abc import Iterable
+
+from pydantic import JsonValue
+
+from durable_agents.contracts.deliverables import (
+    SHOWN_CHARS,
+    Deliverable,
+    DeliverableCheck,
+    Inspected,
+)
+from durable_agents.workflows.completion import promised_files
+
+MAX_EXAMPLES = 3  # offending items quoted per problem
+
+
+def deliverables_for(goal: str, stated: Iterable[Deliverable]) -> list[Deliverable]:
+    """What the run must produce: the plan's deliverables, and every file the goal names."""
+    found: dict[str, Deliverable] = {}
+    for deliverable in stated:
+        path = posixpath.normpath(deliverable.path)
+        found[path] = deliverable.model_copy(update={"path": path})
+    for path in promised_files(goal):
+        found.setdefault(path, Deliverable(path=path))
+    return list(found.values())
+
+
+def check(deliverable: Deliverable, inspected: Inspected) -> DeliverableCheck:
+    """The deliverable's checks on the file as read back."""
+    problems = _problems(deliverable, inspected)
+    if inspected.too_large:
+        text = f"({inspected.size} bytes: too large to check or show)"
+    else:
+        text = shown(inspected.content) if inspected.exists else ""
+    return DeliverableCheck(
+        path=deliverable.path,
+        passed=not problems,
+        problems=problems,
+        content_checked=deliverable.checks_content() and not inspected.too_large,
+        shown=text,
+    )
+
+
+def shown(content: JsonValue) -> str:
+    """The start of a file's content, as a person or a model reads it."""
+    text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + " [...]"
+
+
+def _problems(deliverable: Deliverable, inspected: Inspected) -> list[str]:
+    path = deliverable.path
+    if not inspected.exists:
+        return [f"{path} was not written"]
+    if inspected.problem is not None:
+        return [f"{path}: {inspected.problem}"]
+    if inspected.too_large:
+        return []  # present; its content is not checked (``content_checked`` says so)
+    content = inspected.content
+    if deliverable.non_empty and _empty(content):
+        return [f"{path} is empty ({shown(content) or 'no content'})"]
+    problems: list[str] = []
+    if not _has_shape(content, deliverable.shape):
+        problems.append(f"{path} should hold a JSON {deliverable.shape}, not {_kind(content)}")
+        return problems
+    if deliverable.item_fields or deliverable.where:
+        problems += _item_problems(deliverable, content)
+    if deliverable.value_type != "any":
+        problems += _value_problems(deliverable, content)
+    if deliverable.keys:
+        if not isinstance(content, dict):
+            problems.append(f"{path} should be an object with keys {deliverable.keys}")
+        else:
+            missing = [key for key in deliverable.keys if key not in content]
+            if missing:
+                problems.append(f"{path} lacks keys {missing}; it has {sorted(content)[:20]}")
+    return problems
+
+
+def _item_problems(deliverable: Deliverable, content: JsonValue) -> list[str]:
+    path = deliverable.path
+    if not isinstance(content, list):
+        return [f"{path} should be a list of records, not {_kind(content)}"]
+    problems: list[str] = []
+    missing: list[tuple[int, list[str]]] = []
+    for index, item in enumerate(content):
+        record = item if isinstance(item, dict) else {}
+        lacking = [field for field in deliverable.item_fields if field not in record]
+        if lacking or not isinstance(item, dict):
+            missing.append((index, lacking or ["(it is not a record)"]))
+    if missing:
+        examples = ", ".join(
+            f"item {index} lacks {fields}" for index, fields in missing[:MAX_EXAMPLES]
+        )
+        problems.append(f"{path}: {len(missing)} of {len(content)} items: {examples}")
+    for field, expected in deliverable.where.items():
+        wrong = [
+            (index, item.get(field) if isinstance(item, dict) else item)
+            for index, item in enumerate(content)
+            if not (isinstance(item, dict) and _same(item.get(field), expected))
+        ]
+        if wrong:
+            examples = ", ".join(
+                f"item {index} has {json.dumps(actual)}" for index, actual in wrong[:MAX_EXAMPLES]
+            )
+            problems.append(
+                f"{path}: {len(wrong)} of {len(content)} items do not have "
+                f"{field} == {json.dumps(expected)} ({examples})"
+            )
+    return problems
+
+
+def _value_problems(deliverable: Deliverable, content: JsonValue) -> list[str]:
+    values: list[tuple[str, JsonValue]]
+    if isinstance(content, dict):
+        values = list(content.items())
+    elif isinstance(content, list):
+        values = [(f"item {index}", item) for index, item in enumerate(content)]
+    else:
+        values = [("the content", content)]
+    wrong = [(key, value) for key, value in values if not _is(value, deliverable.value_type)]
+    if not wrong:
+        return []
+    examples = ", ".join(f"{key}: {json.dumps(value)}" for key, value in wrong[:MAX_EXAMPLES])
+    return [
+        f"{deliverable.path}: {len(wrong)} of {len(values)} values are not "
+        f"{deliverable.value_type}s ({examples})"
+    ]
+
+
+def _empty(content: JsonValue) -> bool:
+    if isinstance(content, str):
+        return not content.strip()
+    return content is None or content == [] or content == {}
+
+
+def _has_shape(content: JsonValue, shape: str) -> bool:
+    return shape == "any" or _is(content, shape)
+
+
+def _is(value: JsonValue, kind: str) -> bool:
+    if kind == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "object":
+        return isinstance(value, dict)
+    if kind == "list":
+        return isinstance(value, list)
+    return True
+
+
+def _kind(value: JsonValue) -> str:
+    if isinstance(value, bool):
+        return f"the boolean {json.dumps(value)}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object" if isinstance(value, dict) else "null"
+
+
+def _same(actual: JsonValue, expected: JsonValue) -> bool:
+    """Equal, or equal as text (CSV cells are strings: "5" is 5)."""
+    if actual == expected:
+        return True
+    if isinstance(actual, str) and not isinstance(expected, str):
+        return actual.strip() == json.dumps(expected)
+    return False

@@ -1,0 +1,106 @@
+"""Plans: asking the planner (with repairs), checking what it proposes, installing a
+plan version that keeps finished steps."""
+
+from __future__ import annotations
+
+from durable_agents.contracts import (
+    Phase,
+    Plan,
+    PlanDraft,
+    PlanRequest,
+    PlanVersion,
+    Step,
+    StepState,
+    StepStatus,
+)
+from durable_agents.contracts.run import WorkflowActivity
+from durable_agents.rules.policy import blocked_steps
+from durable_agents.workflows.budgets import FOR_LLM_CALL
+from durable_agents.workflows.gate import judges_undo
+from durable_agents.workflows.plan_checks import (
+    nesting_problems,
+    repeated_failures,
+    step_dependencies,
+    validate_plan,
+)
+from durable_agents.workflows.run import Run
+from durable_agents.workflows.spending import Spending
+
+
+def given_plan_problems(run: Run, plan: Plan) -> list[str]:
+    """Why a plan given with the run (``--plan``) cannot run, or nothing."""
+    return (
+        validate_plan(plan)
+        or nesting_problems(plan, run.input.depth)
+        or blocked_steps(plan, run.input.policy, undo=judges_undo(*plan.steps))
+    )
+
+
+def replan_request(run: Run, feedback: str, previous_answer: str) -> PlanRequest:
+    """What the planner sees for a re-plan: finished and failed work, and why."""
+    state = run.state
+    return PlanRequest(
+        goal=run.input.goal,
+        finished_steps=[run.digest(s) for s in state.in_status(StepStatus.SUCCEEDED)],
+        failed_steps=[run.digest(s) for s in state.in_status(StepStatus.FAILED)],
+        feedback=feedback,
+        previous_answer=previous_answer,
+        lessons=state.lessons,
+    )
+
+
+async def make_plan(run: Run, spending: Spending, request: PlanRequest, reason: str) -> None:
+    """Ask for a plan until one passes every check (errors go back verbatim), or fail."""
+    state = run.state
+    kept = {s.id: state.definitions[s.id] for s in state.in_status(StepStatus.SUCCEEDED)}
+    errors: list[str] = []
+    rejected: str | None = None
+    for _ in range(run.input.max_plan_repairs + 1):
+        run.set_phase(Phase.PLANNING)
+        await run.unpaused()
+        await spending.within_budget(FOR_LLM_CALL)
+        draft: PlanDraft = await run.llm_activity(
+            WorkflowActivity.PLAN,
+            request.model_copy(update={"errors": errors, "rejected_plan": rejected}),
+            result_type=PlanDraft,
+            **run.llm_options("plan" if not errors else f"repair plan ({len(errors)} errors)"),
+        )
+        spending.charge(draft.usage)
+        rejected = draft.raw
+        if draft.plan is None:
+            errors = draft.errors or ["the answer held no plan"]
+            continue
+        fresh = draft.plan.model_copy(
+            update={"steps": [s for s in draft.plan.steps if s.id not in kept]}
+        )
+        errors = (
+            validate_plan(fresh, kept)
+            or nesting_problems(fresh, run.input.depth)
+            or repeated_failures(fresh, state.hopeless)
+            or blocked_steps(fresh, run.input.policy, undo=judges_undo(*fresh.steps))
+        )
+        if not errors:
+            adopt(run, fresh, reason, kept)
+            return
+    attempts = run.input.max_plan_repairs + 1
+    raise run.failure(
+        f"no valid plan after {attempts} attempts: " + "; ".join(errors), "InvalidPlan"
+    )
+
+
+def adopt(run: Run, plan: Plan, reason: str, kept: dict[str, Step]) -> None:
+    """Install a plan version; everything but ``kept`` steps is replaced."""
+    state = run.state
+    version = len(state.plans) + 1
+    for step_id in [i for i in state.steps if i not in kept]:
+        state.superseded.append(state.steps.pop(step_id))
+        del state.definitions[step_id], run.dependencies[step_id]
+    for step in plan.steps:
+        state.definitions[step.id] = step
+        run.dependencies[step.id] = step_dependencies(step)
+        state.steps[step.id] = StepState(
+            id=step.id, title=step.title, action=step.action, plan_version=version
+        )
+    state.plans.append(
+        PlanVersion(version=version, plan=plan, reason=reason, kept_step_ids=list(kept))
+    )

@@ -1,0 +1,154 @@
+"""The end of a round: failed steps re-plan with their exact errors, a missing file the
+goal names re-plans, and a run whose steps all finished goes to the LLM reviewer (or is
+done without review)."""
+
+from __future__ import annotations
+
+import posixpath
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+from durable_agents.contracts import Phase, Review, ReviewOutcome, ReviewRequest, StepStatus
+from durable_agents.contracts.deliverables import (
+    Deliverable,
+    DeliverableCheck,
+    Inspected,
+    InspectRequest,
+)
+from durable_agents.contracts.run import WorkflowActivity
+from durable_agents.workflows.budgets import FOR_LLM_CALL
+from durable_agents.workflows.calls import activity_failure
+from durable_agents.workflows.completion import missing_files
+from durable_agents.workflows.deliverables import check, deliverables_for
+from durable_agents.workflows.digest import summarize_sinks
+from durable_agents.workflows.run import Run
+from durable_agents.workflows.spending import Spending
+
+DELIVERABLES_CHECKED = "deliverables-v1"  # workflow.patched id: files read back and checked
+INSPECT_TIMEOUT = timedelta(seconds=30)
+INSPECT_RETRY = RetryPolicy(maximum_attempts=3)
+WRITERS = frozenset({"file_write", "file_append"})
+COMPUTATIONS = frozenset({"transform", "llm"})  # pure: redoing them changes nothing outside
+
+
+async def review_round(run: Run, spending: Spending) -> Review:
+    """The verdict on the round that just ran: done, replan (with feedback) or fail."""
+    if run.halted:
+        return Review(verdict="fail", answer=run.halted)
+    state = run.state
+    planner_may_run = run.input.plan is None or run.input.review
+    failed = state.in_status(StepStatus.FAILED)
+    if failed:
+        summary = "; ".join(f"step '{s.id}' failed: {s.error}" for s in failed)
+        if not planner_may_run:
+            return Review(verdict="fail", answer=summary)
+        return Review(verdict="replan", answer=summary, feedback=f"{summary}. Fix this.")
+    deliverables = deliverables_for(run.input.goal, state.plans[-1].plan.deliverables)
+    if deliverables and workflow.patched(DELIVERABLES_CHECKED):
+        run.checks = await _read_back(run, deliverables)
+        failing = [c for c in run.checks if not c.passed]
+        if failing:
+            if planner_may_run:
+                _redo_makers(run, failing)
+            return _deliverables_failed(failing, planner_may_run)
+    else:  # runs started before deliverables were checked: the goal's files, by name
+        missing = missing_files(run.input.goal, state.steps.values())
+        if missing and planner_may_run:
+            summary = f"no step wrote {', '.join(missing)}, which the goal asks for"
+            return Review(
+                verdict="replan", answer=summary, feedback=_write_hint(summary, missing[0])
+            )
+    if not run.input.review:
+        return Review(
+            verdict="done", answer=summarize_sinks(state.steps.values(), run.dependencies)
+        )
+    run.set_phase(Phase.REVIEWING)
+    await run.unpaused()
+    await spending.within_budget(FOR_LLM_CALL)
+    outcome: ReviewOutcome = await run.llm_activity(
+        WorkflowActivity.REVIEW,
+        ReviewRequest(
+            goal=run.input.goal,
+            steps=[run.digest(step) for step in state.steps.values()],
+            replans_left=run.input.max_replans - state.replans,
+            deliverables=run.checks,
+        ),
+        result_type=ReviewOutcome,
+        **run.llm_options("review results"),
+    )
+    spending.charge(outcome.usage)
+    return outcome.review
+
+
+async def _read_back(run: Run, deliverables: list[Deliverable]) -> list[DeliverableCheck]:
+    """Each deliverable's checks on its file as written (read by the ``inspect`` activity)."""
+    try:
+        inspected: list[Inspected] = await workflow.execute_activity(
+            WorkflowActivity.INSPECT,
+            InspectRequest(workspace=run.input.workspace, deliverables=deliverables),
+            result_type=list[Inspected],
+            start_to_close_timeout=INSPECT_TIMEOUT,
+            retry_policy=INSPECT_RETRY,
+            summary="check deliverables",
+        )
+    except ActivityError as exc:
+        problem = f"could not be read back: {activity_failure(exc)}"
+        inspected = [Inspected(path=d.path, exists=True, problem=problem) for d in deliverables]
+    return [check(d, i) for d, i in zip(deliverables, inspected, strict=True)]
+
+
+def _redo_makers(run: Run, failing: list[DeliverableCheck]) -> None:
+    """The steps that made a failed deliverable are not kept by the re-plan: the steps
+    that wrote the file and the computations they used (reads and side effects stay
+    done). They fail with the check's problems, which the planner sees as theirs."""
+    problems = {c.path: "; ".join(c.problems) for c in failing}
+    makers: dict[str, str] = {}
+    for state in run.state.in_status(StepStatus.SUCCEEDED):
+        path = state.output.get("path") if isinstance(state.output, dict) else None
+        if state.action in WRITERS and isinstance(path, str):
+            problem = problems.get(posixpath.normpath(path))
+            if problem:
+                makers[state.id] = problem
+    todo = list(makers)
+    while todo:
+        for used in run.dependencies.get(todo.pop(), set()):
+            source = run.steps.get(used)
+            if (
+                source is not None
+                and source.action in COMPUTATIONS
+                and source.status is StepStatus.SUCCEEDED
+                and used not in makers
+            ):
+                makers[used] = "its result went into a file that failed its check"
+                todo.append(used)
+    for step_id, problem in makers.items():
+        error = f"DeliverableCheckFailed: {problem}"
+        run.finish_failed(run.steps[step_id], error, for_good=False)
+
+
+def _deliverables_failed(failing: list[DeliverableCheck], planner_may_run: bool) -> Review:
+    """Back to the planner with each failed check and what the file really holds."""
+    summary = "; ".join(problem for c in failing for problem in c.problems)
+    if not planner_may_run:
+        return Review(
+            verdict="fail", answer=f"the goal's deliverables fail their checks: {summary}"
+        )
+    unwritten = [c.path for c in failing if not c.shown]
+    if unwritten:
+        return Review(verdict="replan", answer=summary, feedback=_write_hint(summary, unwritten[0]))
+    actual = "; ".join(f"{c.path} holds: {c.shown[:500]}" for c in failing)
+    feedback = (
+        f"All steps finished, but {summary}. {actual}. Change the steps that produce "
+        "these files so that they hold what the goal asks for."
+    )
+    return Review(verdict="replan", answer=summary, feedback=feedback)
+
+
+def _write_hint(summary: str, path: str) -> str:
+    return (
+        f"All steps finished, but {summary}. Add a file_write step whose path is "
+        f"{path} and whose content references the step with the result."
+    )

@@ -1,0 +1,155 @@
+"""What every part of a run shares: its records, the moment it is in, its approval desk
+and its saga, plus the run's ways to fail and to show itself in the Web UI.
+
+Workflow code only (deterministic): the parts (planning, scheduling, steps, undo, review)
+take a ``Run`` and act on it; the workflow class is the shell around them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any, Literal
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from durable_agents.contracts import (
+    Phase,
+    RunInput,
+    RunResult,
+    StepDigest,
+    StepState,
+    StepStatus,
+)
+from durable_agents.contracts.action_spec import HEARTBEAT_TIMEOUT, LLM_RETRY, LLM_TIMEOUT
+from durable_agents.contracts.deliverables import DeliverableCheck
+from durable_agents.contracts.run import RunState
+from durable_agents.workflows.approvals import ApprovalDesk
+from durable_agents.workflows.calls import activity_failure
+from durable_agents.workflows.digest import approval_details, digest, event_details
+from durable_agents.workflows.plan_checks import fingerprint, step_dependencies
+from durable_agents.workflows.saga import Saga
+
+
+class Run:
+    """One run: its records (``state``, carried whole by continue-as-new) and its moment."""
+
+    def __init__(self, run_input: RunInput) -> None:
+        self.input = run_input
+        carried = run_input.carried
+        self.state = (
+            RunState.model_validate(dict(carried))
+            if carried is not None
+            else RunState(budget=run_input.budget, first_started_at=workflow.info().start_time)
+        )
+        self.dependencies = {
+            key: step_dependencies(step) for key, step in self.state.definitions.items()
+        }
+        self.phase = Phase.PLANNING
+        self.paused = False
+        self.awaited: list[str] = []  # events wait_for_event steps wait for now
+        self.asking: dict[str, asyncio.Lock] = {}  # one approval at a time per step
+        self.halted: str | None = None  # why an on_failure=fail step stopped the run
+        self.checks: list[DeliverableCheck] = []  # the last round's deliverable checks
+        timeout = timedelta(seconds=run_input.policy.approval_timeout_seconds)
+        self.desk = ApprovalDesk(timeout, on_change=self.show, audit=self.state.approvals)
+        self.saga = Saga(self.state.undo)
+
+    @property
+    def steps(self) -> dict[str, StepState]:
+        return self.state.steps
+
+    def set_phase(self, phase: Phase) -> None:
+        self.phase = phase
+        self.show()
+
+    def show(self) -> None:
+        """The run's current details in the Web UI: phase, progress, what waits for whom."""
+        done = len(self.state.in_status(StepStatus.SUCCEEDED))
+        summary = (
+            f"**{self.phase.value}** · plan v{len(self.state.plans)} · {done}/"
+            f"{len(self.steps)} steps succeeded · {self.state.usage.total_tokens} tokens"
+        )
+        if self.paused:
+            summary += " · **paused** (signal resume to continue)"
+        run_id = workflow.info().workflow_id
+        waiting = [approval_details(run_id, p) for p in self.desk.pending.values()]
+        waiting += [event_details(run_id, name) for name in self.awaited]
+        workflow.set_current_details("\n\n".join([summary, *waiting]))
+
+    async def unpaused(self) -> None:
+        await workflow.wait_condition(lambda: not self.paused, timeout_summary="paused")
+
+    def skip(self, step_id: str, reason: str) -> None:
+        state = self.steps[step_id]
+        state.status, state.skip_reason = StepStatus.SKIPPED, reason
+        state.finished_at = workflow.now()
+
+    def finish_failed(self, state: StepState, error: str, *, for_good: bool = True) -> None:
+        """``for_good``: the same step would fail the same way again, so a re-plan that
+        repeats it is refused (transient errors that outlasted their retries may pass)."""
+        state.status, state.error, state.finished_at = StepStatus.FAILED, error, workflow.now()
+        if for_good:
+            self.state.hopeless[fingerprint(self.state.definitions[state.id])] = error
+
+    def digest(self, state: StepState) -> StepDigest:
+        return digest(state, self.state.definitions[state.id])
+
+    def reference_context(self) -> dict[str, dict[str, Any]]:
+        """What ``${steps...}`` references and ``when`` conditions read."""
+        return {
+            "steps": {
+                key: {"output": state.output, "status": state.status.value}
+                for key, state in self.steps.items()
+            }
+        }
+
+    def result(
+        self, status: Literal["succeeded", "failed"], answer: str, error: str | None = None
+    ) -> RunResult:
+        return RunResult(
+            status=status,
+            answer=answer,
+            error=error,
+            steps=list(self.steps.values()),
+            superseded_steps=self.state.superseded,
+            usage=self.state.usage,
+            plans=self.state.plans,
+            approvals=self.desk.audit,
+            compensations=self.saga.records,
+            undo=self.saga.pending() if status == "succeeded" else [],
+            deliverables=self.checks,
+        )
+
+    def failure(self, message: str, error_type: str = "RunFailed") -> ApplicationError:
+        """The run's end as a failure, carrying the partial result."""
+        self.set_phase(Phase.FAILED)
+        result = self.result("failed", "", message)
+        return ApplicationError(message, result, type=error_type, non_retryable=True)
+
+    async def llm_activity(self, name: str, request: object, **options: Any) -> Any:
+        """Plan or review: when the LLM provider fails for good (a rejected key, a bad
+        model name) or beyond its retries, the run fails with that reason, undone."""
+        try:
+            return await workflow.execute_activity(name, request, **options)
+        except ActivityError as exc:
+            raise self.failure(
+                f"the {name} call to the LLM failed: {activity_failure(exc)}", "LlmFailed"
+            ) from None
+
+    def llm_options(self, summary: str) -> dict[str, Any]:
+        """How the workflow calls its LLM activities: timeouts, retries, the LLM queue."""
+        return {
+            "start_to_close_timeout": LLM_TIMEOUT,
+            "heartbeat_timeout": HEARTBEAT_TIMEOUT,
+            "retry_policy": LLM_RETRY,
+            "task_queue": self.input.llm_task_queue,
+            "summary": summary,
+        }
+
+    @staticmethod
+    def memo() -> dict[str, object] | None:
+        """The run's memo for runs it starts (continued or sub-goal): its manifest."""
+        manifest = workflow.memo_value("manifest", None)
+        return {"manifest": manifest} if manifest is not None else None

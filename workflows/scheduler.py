@@ -1,0 +1,89 @@
+"""One execute round: start every ready step (dependencies settled, condition true) up to
+``max_parallel``, skip what can no longer run, until every step of the plan has finished."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from temporalio import workflow
+
+from durable_agents.contracts import Phase, StepStatus
+from durable_agents.workflows.budgets import FOR_LLM_STEP, FOR_STEP
+from durable_agents.workflows.dag import next_moves
+from durable_agents.workflows.references import ReferenceProblem, condition_holds
+from durable_agents.workflows.steps import StepRunner
+
+Running = dict[str, asyncio.Task[None]]
+
+
+async def execute(runner: StepRunner) -> None:
+    """Run the current plan's pending steps; on cancellation, stop running steps first."""
+    runner.run.set_phase(Phase.EXECUTING)
+    running: Running = {}
+    try:
+        await _schedule(runner, running)
+    except asyncio.CancelledError:
+        for task in running.values():
+            task.cancel()
+        await asyncio.gather(*running.values(), return_exceptions=True)
+        raise
+
+
+async def _schedule(runner: StepRunner, running: Running) -> None:
+    """Start ready steps up to max_parallel until every step has finished."""
+    run = runner.run
+    while True:
+        if run.halted:  # an on_failure=fail step failed: start nothing more
+            for state in run.state.in_status(StepStatus.PENDING):
+                run.skip(state.id, f"not started: {run.halted}")
+        paused = run.paused
+        moves = next_moves(
+            list(run.steps),
+            run.dependencies,
+            {key: state.status for key, state in run.steps.items()},
+            0 if paused else run.input.max_parallel - len(running),
+        )
+        for step_id, reason in moves.skip.items():
+            run.skip(step_id, reason)
+        settled_without_running = bool(moves.skip)
+        for step_id in moves.start:
+            if _condition_allows(runner, step_id):
+                action = run.state.definitions[step_id].action
+                limits = FOR_LLM_STEP if action == "llm" else FOR_STEP
+                await runner.spending.within_budget(limits, next_steps=1)
+                run.state.started_steps += 1
+                run.steps[step_id].status = StepStatus.RUNNING
+                running[step_id] = asyncio.create_task(runner.run_step(step_id))
+            else:
+                settled_without_running = True
+        if settled_without_running:
+            continue  # a skip or failure may unblock or skip others; recompute
+        if not running:
+            if paused and run.state.in_status(StepStatus.PENDING):
+                await run.unpaused()
+                continue
+            return
+        await workflow.wait_condition(_step_done_or_pause_flipped(runner, running, paused))
+        for step_id in [key for key, task in running.items() if task.done()]:
+            running.pop(step_id).result()  # re-raises cancellation and bugs
+
+
+def _step_done_or_pause_flipped(
+    runner: StepRunner, running: Running, paused: bool
+) -> Callable[[], bool]:
+    return lambda: any(t.done() for t in running.values()) or runner.run.paused != paused
+
+
+def _condition_allows(runner: StepRunner, step_id: str) -> bool:
+    run = runner.run
+    when = run.state.definitions[step_id].when
+    if not when:
+        return True
+    try:
+        if condition_holds(when, run.reference_context()):
+            return True
+        run.skip(step_id, f"condition {when!r} was false")
+    except ReferenceProblem as exc:
+        run.finish_failed(run.steps[step_id], f"condition could not be evaluated: {exc}")
+    return False
