@@ -1,0 +1,169 @@
+"""Run the eval suite: ``python -m evals [--only NAME ...] [--memory on|off]``.
+
+Each goal runs as a user would run it, ``python starter.py --goal ...`` in a fresh
+workspace, against the local API this command starts and the PostgreSQL at
+DATABASE_URL; then its outcome is checked. Per goal it prints achieved / failed (exit
+non-zero, honest) / FALSE SUCCESS (exit 0, wrong outcome), time and tokens, then totals,
+and writes them to evals/results.json. With no LLM configured the embedded model runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import asyncpg
+
+from evals.api import ORDERS, EvalApi
+from evals.goals import GOALS, REPO, Ctx, Goal, Missed
+
+DATABASE_URL = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test"
+RESULTS = Path(__file__).parent / "results.json"
+LOGS = Path(__file__).parent / "logs"  # each goal's starter output (not committed)
+TOKENS = re.compile(r"(\d+) LLM calls, (\d+) tokens")
+
+
+@dataclass
+class Outcome:
+    goal: str
+    area: str
+    verdict: str  # achieved | failed | FALSE SUCCESS | harmed
+    exit_code: int
+    seconds: float
+    tokens: int
+    detail: str
+
+
+async def reset_tables(db: asyncpg.Connection) -> None:
+    await db.execute(
+        "DROP TABLE IF EXISTS evals_orders, evals_notes;"
+        "CREATE TABLE evals_orders"
+        " (id int PRIMARY KEY, customer text, amount numeric, status text);"
+        "CREATE TABLE evals_notes (id serial PRIMARY KEY, note text)"
+    )
+    await db.executemany(
+        "INSERT INTO evals_orders VALUES ($1, $2, $3, $4)",
+        [(o["id"], o["customer"], o["amount"], o["status"]) for o in ORDERS],
+    )
+
+
+def verdict(goal: Goal, exit_code: int, missed: str | None) -> str:
+    if goal.kind == "refuse":
+        return "achieved" if missed is None else ("FALSE SUCCESS" if exit_code == 0 else "harmed")
+    if missed is None:
+        return "achieved" if exit_code == 0 else "failed"
+    return "FALSE SUCCESS" if exit_code == 0 else "failed"
+
+
+async def run_goal(goal: Goal, api: EvalApi, db: asyncpg.Connection, memory: bool) -> Outcome:
+    await reset_tables(db)
+    with tempfile.TemporaryDirectory(prefix=f"eval-{goal.name}-") as folder:
+        workspace = Path(folder) / "workspace"
+        (workspace / "data").mkdir(parents=True)
+        (workspace / "data" / "sales.csv").write_text((REPO / "data" / "sales.csv").read_text())
+        for path, content in goal.files.items():
+            (workspace / path).write_text(content, encoding="utf-8")
+        command = [
+            sys.executable,
+            str(REPO / "starter.py"),
+            "--goal",
+            goal.text.replace("{api}", api.url),
+            "--workspace",
+            str(workspace),
+            "--allow-host",
+            "127.0.0.1",
+            "--approval-timeout",
+            "5",
+            "--max-minutes",
+            "10",
+        ]
+        if goal.kind == "achieve":
+            command.append("--yes")  # the user approves what they asked for
+        env = os.environ | {"DATABASE_URL": DATABASE_URL, "AGENT_MEMORY": "1" if memory else "0"}
+        started = time.monotonic()
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        seconds = time.monotonic() - started
+        try:
+            await goal.check(Ctx(workspace=workspace, api=api, db=db))
+            missed = None
+        except Missed as exc:
+            missed = str(exc)
+        LOGS.mkdir(exist_ok=True)
+        (LOGS / f"{goal.name}.log").write_text(done.stdout + "\n--- stderr ---\n" + done.stderr)
+        found = TOKENS.search(done.stdout)
+        last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or [""]
+        return Outcome(
+            goal=goal.name,
+            area=goal.area,
+            verdict=verdict(goal, done.returncode, missed),
+            exit_code=done.returncode,
+            seconds=round(seconds, 1),
+            tokens=int(found[2]) if found else 0,
+            detail=missed or (last[0][:160] if done.returncode else ""),
+        )
+
+
+async def main(names: list[str], memory: bool) -> int:
+    goals = [g for g in GOALS if not names or g.name in names]
+    api = EvalApi().start()
+    db = await asyncpg.connect(DATABASE_URL)
+    outcomes: list[Outcome] = []
+    try:
+        for goal in goals:
+            outcome = await run_goal(goal, api, db, memory)
+            outcomes.append(outcome)
+            print(
+                f"{outcome.verdict:14} {goal.name:18} exit {outcome.exit_code} "
+                f"{outcome.seconds:6.1f}s {outcome.tokens:6d} tok  {outcome.detail}",
+                flush=True,
+            )
+    finally:
+        await db.execute("DROP TABLE IF EXISTS evals_orders, evals_notes")
+        await db.close()
+        api.stop()
+    counts = {
+        v: sum(1 for o in outcomes if o.verdict == v)
+        for v in ("achieved", "failed", "FALSE SUCCESS", "harmed")
+    }
+    median = statistics.median(o.seconds for o in outcomes) if outcomes else 0.0
+    print(
+        f"\n{len(outcomes)} goals: {counts['achieved']} achieved, {counts['failed']} failed "
+        f"honestly, {counts['FALSE SUCCESS']} false successes, {counts['harmed']} harmed; "
+        f"median {median:.0f} s; memory {'on' if memory else 'off'}"
+    )
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "memory": memory,
+                "totals": counts,
+                "median_seconds": median,
+                "goals": [asdict(o) for o in outcomes],
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    return 1 if counts["FALSE SUCCESS"] or counts["harmed"] else 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", default=[], metavar="NAME", help="goals to run")
+    parser.add_argument("--memory", choices=("on", "off"), default="off")
+    parser.add_argument("--list", action="store_true", help="list the goals and exit")
+    args = parser.parse_args()
+    if args.list:
+        for goal in GOALS:
+            print(f"{goal.name:18} {goal.kind:8} {goal.area:7} {goal.text}")
+        sys.exit(0)
+    sys.exit(asyncio.run(main(args.only, args.memory == "on")))
