@@ -18,6 +18,7 @@ from durable_agents.activities.limits import (
     parse_json,
     too_large,
 )
+from durable_agents.contracts.deliverables import format_by_extension
 
 Format = Literal["auto", "text", "json", "csv"]
 
@@ -99,14 +100,7 @@ def to_csv(records: JsonValue) -> str:
 
 def effective_format(path: str, requested: Format) -> Format:
     """``auto`` picks by extension: .json -> json, .csv -> csv, else text."""
-    if requested != "auto":
-        return requested
-    lowered = path.lower()
-    if lowered.endswith(".json"):
-        return "json"
-    if lowered.endswith(".csv"):
-        return "csv"
-    return "text"
+    return requested if requested != "auto" else format_by_extension(path)
 
 
 def parse_text(text: str, fmt: Format, source: str) -> JsonValue:

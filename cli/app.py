@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 
 from durable_agents.cli.commands import BY_NAME, add_commands, epilog
@@ -19,6 +18,7 @@ from durable_agents.cli.server import stop_server
 from durable_agents.cli.start import start_run
 from durable_agents.runtime import devserver
 from durable_agents.runtime.offline_model import OfflineModelUnavailable
+from durable_agents.runtime.process import exit_now
 from durable_agents.runtime.settings import Settings, SettingsProblem
 
 DESCRIPTION = 'Run a goal as a durable agent workflow: ``python starter.py --goal "..."``.'
@@ -65,9 +65,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry() -> None:
-    """The console script (and ``starter.py``): exit without the interpreter's shutdown,
-    which can crash on the SDK's native threads (temporalio/sdk-python#300)."""
-    code = main(sys.argv[1:])
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    """The console script (and ``starter.py``)."""
+    exit_now(main(sys.argv[1:]))

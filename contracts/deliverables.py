@@ -4,7 +4,6 @@ shape the goal asks for, not that a reviewer model liked the step previews."""
 
 from __future__ import annotations
 
-import posixpath
 from typing import Literal
 
 from pydantic import BaseModel, Field, JsonValue
@@ -13,6 +12,14 @@ DeliverableFormat = Literal["json", "csv", "text"]
 Shape = Literal["any", "list", "object", "number", "string"]
 ValueType = Literal["any", "number", "string", "object"]
 SHOWN_CHARS = 2000  # of a deliverable's content, for the reviewer and the planner
+
+
+def format_by_extension(path: str) -> DeliverableFormat:
+    """How a file is parsed when nobody says: .json -> json, .csv -> csv, else text."""
+    lowered = path.lower()
+    if lowered.endswith(".json"):
+        return "json"
+    return "csv" if lowered.endswith(".csv") else "text"
 
 
 class Deliverable(BaseModel):
@@ -39,10 +46,7 @@ class Deliverable(BaseModel):
     keys: list[str] = Field(default_factory=list, description="An object has these keys")
 
     def file_format(self) -> DeliverableFormat:
-        if self.format is not None:
-            return self.format
-        extension = posixpath.splitext(self.path)[1].lower()
-        return "json" if extension == ".json" else "csv" if extension == ".csv" else "text"
+        return self.format if self.format is not None else format_by_extension(self.path)
 
     def checks_content(self) -> bool:
         """Whether anything beyond "exists, parses, not empty" is checked."""

@@ -25,7 +25,9 @@ from pathlib import Path
 import asyncpg
 
 from evals.api import ORDERS, EvalApi
-from evals.goals import GOALS, REPO, Ctx, Goal, Missed
+from evals.checks import Ctx, Missed
+from evals.goals import GOALS, Goal
+from evals.outcomes import REPO
 
 DATABASE_URL = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test"
 RESULTS = Path(__file__).parent / "results.json"

@@ -3,13 +3,11 @@ it receives, so a goal is checked by what arrived, not by what a plan says."""
 
 from __future__ import annotations
 
-import json
 import re
 import threading
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from durable_agents.runtime.http_server import LocalHttpServer
+from durable_agents.runtime.http_server import LocalHttpServer, json_handler
 
 USERS: list[dict[str, Any]] = [
     {"id": 1, "name": "Ann", "city": "Paris", "age": 34},
@@ -32,7 +30,9 @@ class EvalApi(LocalHttpServer):
     def __init__(self) -> None:
         self.received: list[tuple[str, str, Any]] = []
         self._lock = threading.Lock()
-        super().__init__(self._handler())
+        super().__init__(
+            json_handler(lambda method, path, body, _: self.handle(method, path, body))
+        )
 
     def posts(self, path: str) -> list[Any]:
         """Bodies of the POSTs that reached ``path``."""
@@ -52,29 +52,3 @@ class EvalApi(LocalHttpServer):
         if method == "POST":
             return 201, {"received": True, "id": len(self.received)}
         return 404, {"error": f"no route {method} {path}"}
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                try:
-                    body = json.loads(raw) if raw else None
-                except json.JSONDecodeError:
-                    body = raw.decode("utf-8", "replace")
-                status, payload = api.handle(self.command, self.path.split("?")[0], body)
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PUT = do_DELETE = _serve
-
-        return Handler

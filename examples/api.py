@@ -7,15 +7,13 @@ webhook (``on_job_done``), the way an external system reports back.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from durable_agents.runtime.http_server import LocalHttpServer
+from durable_agents.runtime.http_server import LocalHttpServer, json_handler
 
 ORDERS = [
     {"id": 1, "customer": "Acme", "amount": 120.0, "status": "open"},
@@ -39,7 +37,13 @@ class ExampleApi(LocalHttpServer):
         self.requests: list[tuple[str, str]] = []
         self.on_job_done = on_job_done
         self._lock = threading.Lock()
-        super().__init__(self._handler())
+        super().__init__(
+            json_handler(
+                lambda method, path, body, headers: self.handle(
+                    method, path, body, headers.get("Idempotency-Key")
+                )
+            )
+        )
 
     def handle(self, method: str, path: str, body: Any, key: str | None) -> tuple[int, Any]:
         """Route one request: (status, JSON body)."""
@@ -86,30 +90,3 @@ class ExampleApi(LocalHttpServer):
             job["result"] = {"rows": 4, "report": "out/job_report.json"}
         if self.on_job_done:
             self.on_job_done(dict(job))
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                try:
-                    body = json.loads(raw) if raw else None
-                except json.JSONDecodeError:
-                    body = None
-                key = self.headers.get("Idempotency-Key")
-                status, payload = api.handle(self.command, self.path.split("?")[0], body, key)
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_DELETE = _serve
-
-        return Handler

@@ -7,9 +7,12 @@ imports of ours, so ``examples`` may use it too (``tests/test_layers.py``).
 
 from __future__ import annotations
 
+import json
 import threading
+from collections.abc import Callable
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Self
+from typing import Any, Self
 
 HOST = "127.0.0.1"
 
@@ -34,3 +37,35 @@ class LocalHttpServer:
         """Stop serving and release the port."""
         self._server.shutdown()
         self._server.server_close()
+
+
+# (method, path without query, JSON body or None, request headers) -> (status, JSON body)
+JsonRoute = Callable[[str, str, Any, Message], tuple[int, Any]]
+
+
+def json_handler(route: JsonRoute) -> type[BaseHTTPRequestHandler]:
+    """A handler for a JSON API: the body parsed (None if absent or not JSON), the
+    answer sent as JSON; ``route`` decides everything else."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            try:
+                body = json.loads(raw) if raw else None
+            except json.JSONDecodeError:
+                body = None
+            status, payload = route(self.command, self.path.split("?")[0], body, self.headers)
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_DELETE = _serve
+
+    return Handler

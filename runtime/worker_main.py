@@ -20,6 +20,7 @@ from durable_agents.runtime.connection import connect, connect_config, metrics_r
 from durable_agents.runtime.llm_provider import LlmProvider
 from durable_agents.runtime.logs import configure_logging
 from durable_agents.runtime.offline_model import OfflineModelUnavailable
+from durable_agents.runtime.process import exit_now
 from durable_agents.runtime.settings import Settings, SettingsProblem
 from durable_agents.runtime.telemetry import configure_tracing, tracing_interceptors
 from durable_agents.runtime.workers import agent_worker
@@ -77,9 +78,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry() -> None:
-    """The console script: exit without the interpreter's shutdown, which can crash on
-    the SDK's native threads (temporalio/sdk-python#300)."""
-    code = main(sys.argv[1:])
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    """The console script (and ``worker.py``)."""
+    exit_now(main(sys.argv[1:]))
