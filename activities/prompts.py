@@ -22,6 +22,7 @@ from durable_agents.contracts import (
     ReviewRequest,
     StepDigest,
 )
+from durable_agents.contracts.action_spec import ActionSpec
 from durable_agents.contracts.plan import STEP_ID_PATTERN, OnFailure
 
 # Bounds a schema-constrained model must respect, so a degenerate generation that repeats
@@ -41,17 +42,20 @@ PLANNER_RULES = """\
 You are the planner of a workflow engine. Turn the user's goal into a plan: a JSON object
 {"steps": [...]}. Each step has: id (unique, snake_case), title, action, params,
 depends_on (ids of steps that must finish first), when (null, or a JMESPath condition
-over {"steps": ...}), expected_output.
+over {"steps": ...}).
 
 To use an earlier step's output, write a reference in a string param:
-"${steps.<id>.output}" is the whole output; "${steps.<id>.output.body.items[0].name}"
-is a JMESPath into it. A param that is exactly one reference receives the value itself
-(list, object, number); a reference inside longer text is inserted as text.
+"${steps.<id>.output}" is the whole output; "${steps.<id>.output.<field>}" is one field
+of it (an HTTP response's data: "${steps.<id>.output.body}"). A param that is exactly
+one reference receives the value itself (list, object, number); a reference inside
+longer text is inserted as text.
 
 Rules:
 - Use only the actions listed below, with only their params.
 - File paths are relative to the workspace; copy them exactly as the goal writes them.
-- Compute totals with transform: group_by + aggregate, expression null. Never compute
+- Lists of records (CSV rows, JSON arrays, API or SQL results): filter, count, sum,
+  average, min, max, sort, top N, pick fields or distinct values with records. Change
+  keys of a JSON object with set_keys. Text in, text out (summaries): llm. Never compute
   numbers with llm.
 - If the goal asks to write or save something, the last step is a file_write.
 - Use as few steps as the goal needs (at most 10).
@@ -116,14 +120,20 @@ def planner_rules(step_options: bool) -> str:
     return PLANNER_RULES.replace("{step_options}", STEP_OPTION_RULES if step_options else "")
 
 
+def planner_actions(expert: bool) -> list[ActionSpec]:
+    """The actions a planner is offered: all to an expert (configured) model, the ones a
+    small model uses well to the embedded one."""
+    return [spec for spec in CATALOG.values() if expert or not spec.expert_only]
+
+
 @cache
-def catalog_text() -> str:
+def catalog_text(expert: bool = True) -> str:
     """The action catalog as the planner reads it: description, params, example."""
     blocks = []
-    for spec in CATALOG.values():
+    for spec in planner_actions(expert):
         schema = spec.params_model.model_json_schema()
         required = set(schema.get("required", []))
-        lines = [f"{spec.name}: {spec.description.strip()}"]
+        lines = [f"{spec.name}: {' '.join(spec.description.split())}"]
         lines += [
             _param_line(name, prop, name in required)
             for name, prop in schema.get("properties", {}).items()
@@ -136,7 +146,8 @@ def catalog_text() -> str:
 @cache
 def plan_schema(step_options: bool = False) -> dict[str, Any]:
     """JSON schema of a plan whose steps are a union of per-action variants;
-    ``step_options`` adds the optional foreach and on_failure fields."""
+    ``step_options`` (an expert model) adds the optional foreach and on_failure fields
+    and the expert-only actions."""
     variants = []
     options: dict[str, Any] = {}
     if step_options:
@@ -145,7 +156,7 @@ def plan_schema(step_options: bool = False) -> dict[str, Any]:
             "foreach": (str | None, Field(default=None, max_length=TEXT_LIMIT)),
             "on_failure": (on_failure, Field(default="replan")),
         }
-    for spec in CATALOG.values():
+    for spec in planner_actions(step_options):
         variant: type[BaseModel] = create_model(
             f"{spec.name.title().replace('_', '')}Step",
             id=(str, Field(pattern=STEP_ID_PATTERN)),
@@ -155,7 +166,6 @@ def plan_schema(step_options: bool = False) -> dict[str, Any]:
             depends_on=(list[str], ...),
             when=(str | None, ...),
             **options,
-            expected_output=(str, Field(max_length=TEXT_LIMIT)),
         )
         variants.append(variant)
     step_union: Any = Union[tuple(variants)]  # noqa: UP007 (a runtime-built union)
@@ -212,7 +222,7 @@ def plan_messages(request: PlanRequest, step_options: bool = False) -> list[dict
             + "\n".join(f"- {error}" for error in request.errors)
         )
     return [
-        {"role": "system", "content": planner_rules(step_options) + catalog_text()},
+        {"role": "system", "content": planner_rules(step_options) + catalog_text(step_options)},
         {"role": "user", "content": "\n\n".join(user)},
     ]
 

@@ -64,3 +64,7 @@ class ActionSpec:
     # Long calls heartbeat so a cancel reaches them and a dead worker shows quickly.
     heartbeat: timedelta | None = None
     uses_llm: bool = False  # runs on the run's LLM task queue when it has one
+    # Offered to expert (configured) planners only: a small model misuses it (measured:
+    # JMESPath in transform, loops in agent and sub_goal) and each action lengthens the
+    # prompt it reads; plans given by a person may still use it.
+    expert_only: bool = False

@@ -141,6 +141,62 @@ class TransformParams(ActionParams):
         return data
 
 
+Comparison = Literal["==", "!=", ">", ">=", "<", "<=", "contains"]
+Computation = Literal["rows", "count", "sum", "average", "min", "max", "values", "distinct"]
+
+
+class Condition(ActionParams):
+    """One test a record must pass: its ``field`` compared with ``value``."""
+
+    field: str = Field(description="A field of the records, e.g. city")
+    op: Comparison = "=="
+    value: str | int | float | bool = Field(description='e.g. "Paris" or 200')
+
+
+class RecordsParams(ActionParams):
+    """Work on a list of records (CSV rows, JSON objects, API or SQL results) the way goals
+    say it, without expressions: keep the records where fields compare to values, then
+    count, sum, average, min or max a field (overall, or per group), list a field's values
+    or its distinct values, or return the records sorted, top N first, with only some
+    fields. Text input counts as its lines."""
+
+    input: JsonValue = Field(description="The records, usually a ${steps.<id>.output} reference")
+    where: list[Condition] = Field(
+        default_factory=list, description="Keep only records passing every condition"
+    )
+    compute: Computation = Field(
+        default="rows",
+        description=(
+            "rows: the records; count: how many; sum|average|min|max: of field; values: "
+            "field of each record; distinct: field's distinct values"
+        ),
+    )
+    field: str | None = Field(
+        default=None, description="The field to sum, average, min, max, list; else null"
+    )
+    group_by: str | None = Field(
+        default=None,
+        description='For "per X" or "for each X": the field X; the output is then '
+        '{"<each X>": <result>, ...}; else null',
+    )
+    sort_by: str | None = Field(default=None, description="Field to sort records by, or null")
+    descending: bool = Field(default=False, description="Largest first (with sort_by)")
+    limit: int | None = Field(default=None, ge=1, le=100_000, description="Keep the first N")
+    fields: list[str] = Field(
+        default_factory=list, description='compute "rows" only: keep just these fields'
+    )
+
+
+class SetKeysParams(ActionParams):
+    """Change some keys of a JSON object (a config file read with file_read): the output
+    is the object with those keys set, every other key kept as it was."""
+
+    input: JsonValue = Field(description="The object, usually a ${steps.<id>.output} reference")
+    values: dict[str, JsonValue] = Field(
+        description='The keys to set and their new values, e.g. {"debug": true}'
+    )
+
+
 class SqlQueryParams(ActionParams):
     """Run one parameterized SQL statement on PostgreSQL; rows come back as JSON records."""
 
@@ -277,6 +333,28 @@ CATALOG: dict[str, ActionSpec] = {
             '[{"<field to group by>": ..., "<number field>": <total>}, ...]; '
             "use the field names of the data; leave expression null unless the goal asks "
             "to filter or pick fields",
+            expert_only=True,
+        ),
+        ActionSpec(
+            "records",
+            RecordsParams.__doc__ or "",
+            RecordsParams,
+            Risk.READ,
+            timedelta(seconds=60),
+            FILE_RETRY,
+            '{"input": "${steps.<read step id>.output}", "where": [{"field": "<field>", '
+            '"op": "==", "value": "<value>"}], "compute": "sum", "field": "<number field>", '
+            '"group_by": "<field>"} -> {"<group>": <sum>, ...}; use the data\'s field names',
+        ),
+        ActionSpec(
+            "set_keys",
+            SetKeysParams.__doc__ or "",
+            SetKeysParams,
+            Risk.READ,
+            timedelta(seconds=30),
+            FILE_RETRY,
+            '{"input": "${steps.<read step id>.output}", "values": {"<key>": <new value>}} '
+            "-> the whole object with those keys changed",
         ),
         ActionSpec(
             "http_request",
@@ -342,6 +420,7 @@ CATALOG: dict[str, ActionSpec] = {
             '{"goal": "Fetch https://api.example.com/orders and write them to out/orders.json"}'
             ' -> {"answer": ..., "workflow_id": ..., "outputs": {<step id>: <output>}}',
             runs_in_workflow=True,
+            expert_only=True,
         ),
         ActionSpec(
             "agent",
@@ -353,6 +432,7 @@ CATALOG: dict[str, ActionSpec] = {
             '{"task": "Find the region with the most revenue in data/sales.csv and say why", '
             '"tools": ["file_read", "transform"]} -> {"answer": ..., "tool_calls": [...]}',
             runs_in_workflow=True,
+            expert_only=True,
         ),
     )
 }

@@ -32,6 +32,7 @@ from durable_agents.activities.http import HttpActions
 from durable_agents.activities.inspect import inspect
 from durable_agents.activities.llm import LlmActivities
 from durable_agents.activities.memory import DEFAULT_TABLE, MemoryActivities
+from durable_agents.activities.records import records, set_keys
 from durable_agents.activities.redaction import RedactingInterceptor
 from durable_agents.activities.sql import SqlActions
 from durable_agents.activities.transform import transform
@@ -40,7 +41,7 @@ from durable_agents.runtime.secrets import redactor
 from durable_agents.runtime.settings import Settings
 from durable_agents.runtime.sql_role import privileged_role_warning
 
-ACTIVITY_THREADS = 8  # for plain (CPU-bound) activities such as transform
+ACTIVITY_THREADS = 8  # for plain (CPU-bound) activities such as transform and records
 HTTP_TIMEOUT_SECONDS = 30.0
 HTTP_CONNECT_TIMEOUT_SECONDS = 10.0
 
@@ -59,6 +60,8 @@ def action_activities(http: HttpActions, sql: SqlActions) -> list[Callable[..., 
         file_move,
         file_list,
         transform,
+        records,
+        set_keys,
     ]
 
 

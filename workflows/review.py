@@ -31,7 +31,9 @@ DELIVERABLES_CHECKED = "deliverables-v1"  # workflow.patched id: files read back
 INSPECT_TIMEOUT = timedelta(seconds=30)
 INSPECT_RETRY = RetryPolicy(maximum_attempts=3)
 WRITERS = frozenset({"file_write", "file_append"})
-COMPUTATIONS = frozenset({"transform", "llm"})  # pure: redoing them changes nothing outside
+COMPUTATIONS = frozenset(
+    {"transform", "records", "set_keys", "llm"}
+)  # pure: redoing them changes nothing outside
 
 
 async def review_round(run: Run, spending: Spending) -> Review:

@@ -1,0 +1,172 @@
+"""The goal-shaped ``records`` and ``set_keys`` actions: pure functions over the shipped
+sales data, and one real run through the worker (read, filter, total, write)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import Worker
+
+from durable_agents.activities.formats import parse_csv
+from durable_agents.activities.prompts import catalog_text, plan_schema
+from durable_agents.activities.records import apply_records, apply_set_keys, as_records
+from durable_agents.contracts.actions import RecordsParams, SetKeysParams
+from tests.workflows.runs import assert_replays, plan, start
+
+SALES = parse_csv((Path(__file__).parents[2] / "data" / "sales.csv").read_text())
+
+
+def records(**params: Any) -> Any:
+    return apply_records(RecordsParams(input=SALES, **params))
+
+
+def totals(field: str, group: str, how: str) -> dict[str, float]:
+    groups: dict[str, list[float]] = {}
+    for row in SALES:
+        assert isinstance(row, dict)
+        groups.setdefault(str(row[group]), []).append(float(row[field]))  # type: ignore[arg-type]
+    if how == "sum":
+        return {key: sum(values) for key, values in groups.items()}
+    return {key: sum(values) / len(values) for key, values in groups.items()}
+
+
+def test_count_sum_average_min_max_as_goals_say_them() -> None:
+    assert records(compute="count") == len(SALES)
+    assert records(compute="sum", field="revenue", group_by="region") == pytest.approx(
+        totals("revenue", "region", "sum")
+    )
+    assert records(compute="average", field="revenue", group_by="product") == pytest.approx(
+        totals("revenue", "product", "avg")
+    )
+    revenues = [float(row["revenue"]) for row in SALES]  # type: ignore[index, arg-type]
+    assert records(compute="max", field="revenue") == max(revenues)
+    assert records(compute="min", field="revenue") == min(revenues)
+    assert records(compute="sum", field="revenue") == pytest.approx(sum(revenues))
+
+
+def test_where_compares_numbers_as_numbers_and_text_without_case() -> None:
+    north = records(where=[{"field": "region", "op": "==", "value": "north"}])
+    assert north and all(row["region"] == "North" for row in north)
+    assert len(north) == sum(1 for row in SALES if row["region"] == "North")  # type: ignore[index]
+    big = records(where=[{"field": "revenue", "op": ">", "value": "200"}], compute="count")
+    assert big == sum(1 for row in SALES if float(row["revenue"]) > 200)  # type: ignore[index, arg-type]
+    widgets = records(where=[{"field": "product", "op": "contains", "value": "idg"}])
+    assert {row["product"] for row in widgets} == {"Widget"}
+
+
+def test_top_n_pick_fields_values_and_distinct() -> None:
+    top = records(sort_by="revenue", descending=True, limit=3, fields=["date", "revenue"])
+    best = sorted((float(row["revenue"]) for row in SALES), reverse=True)[:3]  # type: ignore[index, arg-type]
+    assert [row["revenue"] for row in top] == best
+    assert all(set(row) == {"date", "revenue"} for row in top)
+    regions = records(compute="distinct", field="region")
+    assert sorted(regions) == sorted({row["region"] for row in SALES})  # type: ignore[index]
+    assert records(compute="values", field="units", limit=2) == [
+        SALES[0]["units"],  # type: ignore[index]
+        SALES[1]["units"],  # type: ignore[index]
+    ]
+
+
+def test_groups_sort_by_their_result() -> None:
+    ranked = records(compute="sum", field="revenue", group_by="region", descending=True, limit=2)
+    expected = sorted(totals("revenue", "region", "sum").items(), key=lambda i: -i[1])[:2]
+    assert list(ranked) == [key for key, _ in expected]
+    assert list(ranked.values()) == pytest.approx([value for _, value in expected])
+
+
+def test_inputs_are_taken_as_records_the_way_other_actions_return_them() -> None:
+    assert as_records("one\ntwo\nthree\n") == [{"line": "one"}, {"line": "two"}, {"line": "three"}]
+    response = {"status": 200, "headers": {}, "body": [{"city": "Paris"}]}
+    assert as_records(response) == [{"city": "Paris"}]
+    assert as_records({"rows": [{"id": 1}], "row_count": 1, "truncated": False}) == [{"id": 1}]
+    assert as_records({"name": "Ann"}) == [{"name": "Ann"}]
+    assert as_records([1, 2]) == [{"value": 1}, {"value": 2}]
+    with pytest.raises(ApplicationError, match="one item is"):
+        as_records([{"a": 1}, [2]])
+
+
+def test_errors_name_the_fields_there_are_and_the_closest_one() -> None:
+    with pytest.raises(ApplicationError) as caught:
+        records(compute="sum", field="units_sold", group_by="product")
+    message = str(caught.value)
+    assert "'units_sold'" in message and "date, region, product, units, revenue" in message
+    assert "did you mean 'units'?" in message
+    assert caught.value.non_retryable
+    with pytest.raises(ApplicationError, match='compute "average" needs field'):
+        records(compute="average", group_by="product")
+    with pytest.raises(ApplicationError, match="for a result per product, set group_by"):
+        records(compute="average", field="revenue", fields=["product"])
+    with pytest.raises(ApplicationError, match='to keep records with the fields'):
+        records(compute="values", field="revenue", fields=["region", "revenue"])
+    with pytest.raises(ApplicationError, match="for counts per city, set group_by to 'city'"):
+        records(compute="count", field="city")
+    named = records(compute="average", field="revenue", group_by="product", fields=["product"])
+    assert named == records(compute="average", field="revenue", group_by="product")
+    with pytest.raises(ApplicationError, match="'region' must be a number"):
+        records(compute="sum", field="region")
+
+
+def test_set_keys_changes_only_the_keys_named() -> None:
+    config = {"name": "shop", "debug": False, "port": 8080}
+    assert apply_set_keys(SetKeysParams(input=config, values={"debug": True})) == {
+        "name": "shop",
+        "debug": True,
+        "port": 8080,
+    }
+    text = json.dumps(config)
+    assert apply_set_keys(SetKeysParams(input=text, values={"port": 9090}))["port"] == 9090  # type: ignore[index, call-overload]
+    with pytest.raises(ApplicationError, match="needs a JSON object"):
+        apply_set_keys(SetKeysParams(input=[1, 2], values={"a": 1}))
+
+
+def test_a_small_planner_is_offered_no_jmespath() -> None:
+    """The embedded model is not offered transform (JMESPath: measured as the main cause of
+    its failed plans), agent or sub_goal; a configured (expert) model is."""
+    basic, expert = json.dumps(plan_schema(False)), json.dumps(plan_schema(True))
+    for action in ("transform", "agent", "sub_goal"):
+        assert f'"const": "{action}"' not in basic and f'"const": "{action}"' in expert
+        assert f"\n{action}:" not in catalog_text(False) and f"\n{action}:" in catalog_text(True)
+    assert '"const": "records"' in basic and "\nrecords:" in catalog_text(False)
+
+
+async def test_a_run_filters_totals_and_writes_with_records(
+    client: Client, task_queue: str, workspace: Path, agent_worker: Worker
+) -> None:
+    given = plan(
+        {"id": "read", "action": "file_read", "params": {"path": "data/sales.csv"}},
+        {
+            "id": "totals",
+            "action": "records",
+            "params": {
+                "input": "${steps.read.output}",
+                "where": [{"field": "revenue", "op": ">", "value": 100}],
+                "compute": "sum",
+                "field": "revenue",
+                "group_by": "region",
+            },
+            "depends_on": ["read"],
+        },
+        {
+            "id": "save",
+            "action": "file_write",
+            "params": {"path": "out/totals.json", "content": "${steps.totals.output}"},
+            "depends_on": ["totals"],
+        },
+    )
+    handle = await start(client, task_queue, workspace, plan=given, review=False)
+    await handle.result()
+    written = json.loads((workspace / "out/totals.json").read_text())
+    expected: dict[str, float] = {}
+    for row in SALES:
+        assert isinstance(row, dict)
+        if float(row["revenue"]) > 100:  # type: ignore[arg-type]
+            expected[str(row["region"])] = expected.get(str(row["region"]), 0) + float(
+                row["revenue"]  # type: ignore[arg-type]
+            )
+    assert written == pytest.approx(expected)
+    await assert_replays(handle)
