@@ -101,7 +101,7 @@ def test_errors_name_the_fields_there_are_and_the_closest_one() -> None:
         records(compute="average", group_by="product")
     with pytest.raises(ApplicationError, match="for a result per product, set group_by"):
         records(compute="average", field="revenue", fields=["product"])
-    with pytest.raises(ApplicationError, match='to keep records with the fields'):
+    with pytest.raises(ApplicationError, match="to keep records with the fields"):
         records(compute="values", field="revenue", fields=["region", "revenue"])
     with pytest.raises(ApplicationError, match="for counts per city, set group_by to 'city'"):
         records(compute="count", field="city")
