@@ -197,6 +197,11 @@ def _steps_block(steps: list[StepDigest]) -> str:
 def plan_messages(request: PlanRequest, step_options: bool = False) -> list[dict[str, str]]:
     """Chat messages for a plan, a re-plan, or a repair of a rejected plan."""
     user = [f"Goal: {request.goal}"]
+    if request.observations:
+        user.append(
+            "What the inputs look like (read before planning; use these exact field and "
+            "column names):\n" + "\n".join(f"- {seen[:600]}" for seen in request.observations)
+        )
     if request.finished_steps:
         user.append(
             "Steps already finished (their outputs can be referenced; do not repeat them):\n"

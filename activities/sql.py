@@ -92,6 +92,11 @@ class SqlActions:
         self._pool: asyncpg.Pool | None = None
         self._lock = asyncio.Lock()
 
+    @property
+    def configured(self) -> bool:
+        """Whether the worker has a database (DATABASE_URL) at all."""
+        return self._url is not None
+
     async def pool(self) -> asyncpg.Pool:
         """The worker's pool, created on first use (also used by the memory activities)."""
         if self._url is None:

@@ -68,6 +68,10 @@ class PlanRequest(BaseModel):
     lessons: list[str] = Field(
         default_factory=list, description="What earlier runs with similar goals learned"
     )
+    observations: list[str] = Field(
+        default_factory=list,
+        description="What the goal's inputs look like (files, tables), probed before planning",
+    )
 
 
 class PlanDraft(BaseModel):
@@ -169,6 +173,19 @@ class Lesson(BaseModel):
     goal: str
     outcome: Literal["succeeded", "failed"]
     lesson: str = Field(max_length=2000)
+
+
+class LookRequest(BaseModel):
+    """Probe the inputs a goal names (workspace files, PostgreSQL tables) before planning."""
+
+    goal: str
+    context: ActionContext
+
+
+class Looked(BaseModel):
+    """What the ``look`` activity saw: one short observation per input, nothing on trouble."""
+
+    observations: list[str] = Field(default_factory=list)
 
 
 class RecallRequest(BaseModel):

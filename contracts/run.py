@@ -28,6 +28,7 @@ class WorkflowActivity(StrEnum):
     RECALL = "recall"
     REMEMBER = "remember"
     INSPECT = "inspect"
+    LOOK = "look"
 
 
 MAX_SUB_GOAL_DEPTH = 2  # a run may start sub-goal runs, and they theirs, no deeper
@@ -214,6 +215,9 @@ class RunState(BaseModel):
         default_factory=dict, description="Unclaimed events, oldest first"
     )
     lessons: list[str] = Field(default_factory=list)
+    observations: list[str] = Field(
+        default_factory=list, description="What the goal's inputs looked like before planning"
+    )
     continued: int = Field(default=0, description="How many runs came before this one")
 
     @field_validator("steps", "definitions", mode="before")

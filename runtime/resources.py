@@ -31,6 +31,7 @@ from durable_agents.activities.files import (
 from durable_agents.activities.http import HttpActions
 from durable_agents.activities.inspect import inspect
 from durable_agents.activities.llm import LlmActivities
+from durable_agents.activities.look import LookActivities
 from durable_agents.activities.memory import DEFAULT_TABLE, MemoryActivities
 from durable_agents.activities.records import records, set_keys
 from durable_agents.activities.redaction import RedactingInterceptor
@@ -47,10 +48,12 @@ HTTP_CONNECT_TIMEOUT_SECONDS = 10.0
 
 
 def action_activities(http: HttpActions, sql: SqlActions) -> list[Callable[..., Any]]:
-    """The catalog's actions (everything but the LLM) and reading deliverables back,
-    under their stable names: what runs next to the workspace."""
+    """The catalog's actions (everything but the LLM), looking at the goal's inputs
+    before planning and reading deliverables back, under their stable names: what runs
+    next to the workspace."""
     return [
         inspect,
+        LookActivities(sql).look,
         http.http_request,
         sql.sql_query,
         file_read,

@@ -68,6 +68,7 @@ async def test_a_run_gets_through_throttling_errors_and_bad_json(
     assert result.status == "succeeded" and result.answer == "North 643"
     assert scripted_llm.kinds() == ["plan"] * 4 + ["review"] * 2
     assert await activity_types(handle) == [
+        "look",
         "plan",
         "plan",
         "file_read",

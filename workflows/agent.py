@@ -2,7 +2,7 @@
 
 The shell: the loop, continue-as-new and the message handlers. The parts live in their
 own modules and act on one ``Run`` (``workflows.run``): planning, scheduler, steps,
-step_kinds, gate, spending, undo, review, memory.
+step_kinds, gate, spending, undo, review, memory, looking.
 
 Deterministic by construction: LLM calls and side effects are activities, references and
 conditions are resolved here from recorded outputs, time is ``workflow.now()``. Business
@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from durable_agents.contracts.run import CarriedState
     from durable_agents.workflows.approvals import Via, refusal
     from durable_agents.workflows.gate import Gate
+    from durable_agents.workflows.looking import look
     from durable_agents.workflows.memory import recall, remember
     from durable_agents.workflows.messages import keep_event, signal_input
     from durable_agents.workflows.planning import (
@@ -97,7 +98,11 @@ class AgentWorkflow:
             adopt(run, given, "given plan", kept={})
         else:
             state.lessons = await recall(run.input.goal) if run.input.memory else []
-            request = PlanRequest(goal=run.input.goal, lessons=state.lessons)
+            context = self._steps.action_context("look", approved=False)
+            state.observations = await look(run.input.goal, context)
+            request = PlanRequest(
+                goal=run.input.goal, lessons=state.lessons, observations=state.observations
+            )
             await make_plan(run, spending, request, "initial plan")
         while True:
             refused = await self._sign_off() if run.input.policy.plan_signoff else None

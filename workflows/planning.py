@@ -46,6 +46,7 @@ def replan_request(run: Run, feedback: str, previous_answer: str) -> PlanRequest
         feedback=feedback,
         previous_answer=previous_answer,
         lessons=state.lessons,
+        observations=state.observations,
     )
 
 

@@ -229,6 +229,18 @@ def test_the_planner_sees_recalled_lessons() -> None:
     assert "Lessons" not in plan_messages(PlanRequest(goal="totals"))[1]["content"]
 
 
+def test_the_planner_sees_the_inputs_right_after_the_goal() -> None:
+    seen = "data/sales.csv: CSV, 12 rows, columns date, region, product, units, revenue"
+    request = PlanRequest(goal="units per product", observations=[seen], lessons=["x"])
+    user = plan_messages(request)[1]["content"]
+    assert user.startswith(
+        "Goal: units per product\n\nWhat the inputs look like (read before planning; use "
+        "these exact field and column names):\n- data/sales.csv: CSV, 12 rows"
+    )
+    assert user.index(seen) < user.index("Lessons")
+    assert "What the inputs look like" not in plan_messages(PlanRequest(goal="x"))[1]["content"]
+
+
 async def test_an_llm_span_never_carries_a_providers_error_text(
     scripted_llm: ScriptedLlm,
 ) -> None:

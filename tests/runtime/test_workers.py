@@ -23,7 +23,9 @@ from tests.scripted_llm import Hold, ScriptedLlm
 from tests.workflows.runs import activity_types, plan, start
 
 # What the workflow itself calls by name, next to the catalog's actions.
-WORKFLOW_ACTIVITIES = {"plan", "review", "recover", "agent_turn", "recall", "remember"}
+WORKFLOW_ACTIVITIES = {
+    *("plan", "review", "recover", "agent_turn", "recall", "remember", "inspect", "look")
+}
 
 
 def activity_names(functions: Sequence[Callable[..., Any]]) -> set[str]:

@@ -148,7 +148,7 @@ async def test_a_replan_that_repeats_a_step_failing_for_good_is_sent_back(
         "FileNotFound: no such file in the workspace: 'data/missing.csv'; change the params "
         "or take another approach"
     ]
-    kinds = ["plan", "file_read", "plan", "plan", "file_read", "review"]
+    kinds = ["look", "plan", "file_read", "plan", "plan", "file_read", "review"]
     assert await activity_types(handle) == kinds
     assert result.status == "succeeded" and len(result.plans) == 2
     await assert_replays(handle)
@@ -165,6 +165,7 @@ async def test_replan_keeps_finished_steps_and_never_reruns_them(
     result = await handle.result()
 
     assert await activity_types(handle) == [
+        "look",
         "plan",
         "file_read",
         "review",
@@ -191,6 +192,7 @@ async def test_a_file_the_goal_names_but_no_step_wrote_forces_a_replan(
 
     # The reviewer is never asked about the incomplete run: code decides it is not done.
     assert await activity_types(handle) == [
+        "look",
         "plan",
         "file_read",
         "transform",

@@ -166,7 +166,7 @@ async def test_a_blocked_step_goes_back_to_the_planner_with_the_reason(
 
     [error] = fake_llm.plan_requests[1].errors
     assert error.startswith("step 'peek' is blocked by the run's policy: 169.254.169.254 is")
-    assert await activity_types(handle) == ["plan", "plan", "file_list", "review"]
+    assert await activity_types(handle) == ["look", "plan", "plan", "file_list", "review"]
     assert result.status == "succeeded"
 
 
@@ -228,7 +228,7 @@ async def test_plan_signoff_shows_the_plan_and_a_rejection_replans(
     first = await pending_approval(handle, "plan")
     assert first.action == "plan" and first.risk is None
     assert first.arguments["steps"][0]["id"] == "everything"  # type: ignore[index,call-overload]
-    assert await activity_types(handle) == ["plan"]  # nothing runs before the sign-off
+    assert await activity_types(handle) == ["look", "plan"]  # nothing runs before the sign-off
 
     await handle.signal(AgentWorkflow.reject, ApprovalDecision(step_id="plan", note="too much"))
     second = await pending_approval(handle, "plan")
@@ -291,7 +291,7 @@ async def test_a_budget_that_may_not_be_extended_fails_the_run(
     handle = await start(client, task_queue, workspace, budget=strict)
     cause = await run_failure(handle)
     assert (cause.type, cause.message) == ("BudgetExhausted", message)
-    assert await activity_types(handle) == ["plan", "file_list"]  # the step ran, no review
+    assert await activity_types(handle) == ["look", "plan", "file_list"]  # the step ran, no review
 
 
 async def test_cancelling_a_run_that_waits_for_approval_runs_nothing(

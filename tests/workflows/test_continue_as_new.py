@@ -64,7 +64,7 @@ async def test_a_replan_continues_as_new_and_the_chain_finishes_the_goal(
     first = client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id)
     events = (await first.fetch_history()).events
     assert events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
-    assert await activity_types(first) == ["plan", "file_read", "file_read"]
+    assert await activity_types(first) == ["look", "plan", "file_read", "file_read"]
     kept_read = ["plan", "transform", "file_write", "review"]  # no file_read: it was kept
     assert await activity_types(latest) == kept_read
     await assert_replays(first)

@@ -51,7 +51,7 @@ async def test_fail_stops_the_run_without_a_replan(
 
     assert str(failure.message).startswith("step 'read' failed (on_failure=fail): FileNotFound")
     assert len(fake_llm.plan_requests) == 1 and not fake_llm.review_requests
-    assert await activity_types(handle) == ["plan", "file_read"]
+    assert await activity_types(handle) == ["look", "plan", "file_read"]
 
 
 async def test_retry_runs_a_step_again_after_its_retries_ran_out(

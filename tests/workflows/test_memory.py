@@ -27,6 +27,7 @@ async def test_a_lesson_is_recalled_for_a_similar_goal_only(
     await first.result()
     assert await activity_types(first) == [
         "recall",
+        "look",
         "plan",
         "file_read",
         "plan",

@@ -232,7 +232,7 @@ async def test_a_sub_goal_runs_as_a_child_with_its_own_plan(
     assert goals == ["greet, then copy the answer", "write the greeting"]
     assert result.usage.calls == 4  # the child's plan and review count in the parent
     child = client.get_workflow_handle(child_id)
-    assert await activity_types(child) == ["plan", "file_write", "review"]
+    assert await activity_types(child) == ["look", "plan", "file_write", "review"]
     await assert_replays(handle)
     await assert_replays(child)
 
