@@ -154,7 +154,7 @@ def _head(path: Path) -> tuple[str, bool]:
 
 
 def describe_csv(text: str, source: str, *, truncated: bool = False) -> str:
-    """Rows, columns, which columns are numbers (as ``file_read`` parses them), first rows."""
+    """Rows, columns, and which columns are numbers (as ``file_read`` parses them)."""
     header = next(csv.reader(io.StringIO(text)), [])
     records = [r for r in parse_csv(text, source) if isinstance(r, dict)]
     rows = _count(len(records), "row", truncated=truncated)
@@ -162,16 +162,13 @@ def describe_csv(text: str, source: str, *, truncated: bool = False) -> str:
     numbers = _numeric(records)
     if numbers:
         described += f" (numbers: {_names(numbers)})"
-    if records:
-        described += "; first rows: " + ", ".join(compact(r) for r in records[:2])
-    return described
+    return described  # no sample rows: the 1.5B model copied their values into filters
 
 
 def describe_json(value: JsonValue) -> str:
     """The top-level shape: a list (of objects, with their fields), an object, a value."""
-    if isinstance(value, list):
-        first = f"; first item: {compact(value[0])}" if value else ""
-        return f"JSON {_list_shape(value)}{first}"
+    if isinstance(value, list):  # no sample item: its values were copied into filters
+        return f"JSON {_list_shape(value)}"
     if isinstance(value, dict):
         keys = ", ".join(f"{key} ({_kind(item)})" for key, item in list(value.items())[:MAX_NAMES])
         return f"JSON object with keys {keys}; value: {compact(value)}"

@@ -105,6 +105,17 @@ def _compares(actual: JsonValue, op: Comparison, expected: JsonValue) -> bool:
 
 
 def _keep(records: list[Record], where: list[Condition]) -> list[Record]:
+    equal: dict[str, list[str]] = {}
+    for condition in where:
+        if condition.op == "==":
+            equal.setdefault(condition.field, []).append(_text(condition.value))
+    for field, values in equal.items():
+        if len(set(values)) > 1:  # measured: the 1.5B model's way of saying "per region"
+            raise _invalid(
+                f"where: every condition must hold, and {field} cannot equal "
+                f"{' and '.join(sorted(set(values)))} at once; for a result per {field}, "
+                f"set group_by to {field!r} and drop these conditions"
+            )
     for condition in where:
         field = _known_field(records, condition.field, "where")
         records = [r for r in records if _compares(r.get(field), condition.op, condition.value)]

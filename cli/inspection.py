@@ -42,8 +42,7 @@ async def watch(args: argparse.Namespace, settings: Settings) -> int:
             result = await follow(handle, sys.stdout)
     except WorkflowFailureError as exc:
         return failed(exc)
-    print_result(result)
-    return 0
+    return print_result(result)
 
 
 async def replay(args: argparse.Namespace, settings: Settings) -> int:

@@ -58,6 +58,12 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="approve every step that asks (for scripts); blocked steps stay blocked",
     )
+    parser.add_argument(
+        "--accept-unverified",
+        action="store_true",
+        help="exit 0 when a run succeeds with nothing checked in code (no file the goal "
+        "names, no step with an effect): the answer rests on the model alone (else exit 3)",
+    )
     parser.add_argument("--profile", help="Temporal envconfig profile")
     parser.add_argument(
         "--stop-server",

@@ -10,11 +10,18 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
 from durable_agents.cli.progress import compensation_line
-from durable_agents.contracts import RunResult
+from durable_agents.contracts import RunResult, StepStatus
+from durable_agents.rules.sql_guard import sql_effect
 
 
-def print_result(result: RunResult) -> None:
-    """The answer, what was checked of the deliverables, then one line of totals."""
+UNVERIFIED_EXIT = 3  # succeeded, but nothing the goal asks for was checked in code
+READ_METHODS = frozenset({"GET", "HEAD"})
+FILE_EFFECTS = frozenset({"file_write", "file_append", "file_delete", "file_move"})
+
+
+def print_result(result: RunResult, accept_unverified: bool = False) -> int:
+    """The answer, what was checked of the deliverables, then one line of totals; the exit
+    code: 0, or ``UNVERIFIED_EXIT`` when the success rests on a model's word alone."""
     tokens = result.usage.prompt_tokens + result.usage.completion_tokens
     print(f"\nAnswer:\n{result.answer}\n")
     for line in deliverable_lines(result):
@@ -24,6 +31,43 @@ def print_result(result: RunResult) -> None:
         f"{result.usage.calls} LLM calls, {tokens} tokens"
         + (f", ${result.usage.cost_usd:.4f}" if result.usage.cost_usd else "")
     )
+    if unverified(result):
+        accepted = " (accepted: --accept-unverified)" if accept_unverified else ""
+        print(
+            f"Unverified{accepted}: the goal names no file to check and no step changed "
+            "anything, so this answer rests on the model's word; check it yourself, or pass "
+            "--accept-unverified to exit 0 on such answers.",
+            file=sys.stderr,
+        )
+        return 0 if accept_unverified else UNVERIFIED_EXIT
+    return 0
+
+
+def unverified(result: RunResult) -> bool:
+    """Whether nothing backs the success but the reviewer: no deliverable was checked and
+    no step had an effect that reports itself (a write, a POST's 2xx, a SQL write)."""
+    return not result.deliverables and not effects(result)
+
+
+def effects(result: RunResult) -> list[str]:
+    """The succeeded steps whose own success is evidence: files written or moved, HTTP
+    calls that change something (an error status fails the step), SQL writes."""
+    params = {step.id: step.params for version in result.plans for step in version.plan.steps}
+    found = []
+    for step in result.steps:
+        if step.status != StepStatus.SUCCEEDED:
+            continue
+        given = params.get(step.id, {})
+        if step.action in FILE_EFFECTS:
+            found.append(step.id)
+        elif step.action == "http_request":
+            if str(given.get("method", "GET")).upper() not in READ_METHODS:
+                found.append(step.id)
+        elif step.action == "sql_query":
+            sql = given.get("sql")
+            if not isinstance(sql, str) or sql_effect(sql)[0] != "read":
+                found.append(step.id)
+    return found
 
 
 def deliverable_lines(result: RunResult) -> list[str]:

@@ -105,8 +105,7 @@ async def start_and_follow(
             result = await follow(handle, sys.stdout, ask)
         except WorkflowFailureError as exc:
             return failed(exc)
-    print_result(result)
-    return 0
+    return print_result(result, accept_unverified=args.accept_unverified)
 
 
 @contextlib.contextmanager

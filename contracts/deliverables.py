@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, JsonValue
 
 DeliverableFormat = Literal["json", "csv", "text"]
-Shape = Literal["any", "list", "object", "number", "string"]
+Shape = Literal["any", "list", "object", "number", "string", "collection"]
 ValueType = Literal["any", "number", "string", "object"]
 SHOWN_CHARS = 2000  # of a deliverable's content, for the reviewer and the planner
 
@@ -30,7 +30,12 @@ class Deliverable(BaseModel):
         default=None, description="json, csv or text; default: from the file extension"
     )
     shape: Shape = Field(
-        default="any", description="JSON: list, object, number or string at the top"
+        default="any",
+        description="JSON: list, object, number or string at the top; collection: a list "
+        "or an object (one value per group), not a single value",
+    )
+    per: str | None = Field(
+        default=None, description="What the goal asks one value for (per region): for messages"
     )
     non_empty: bool = Field(default=True, description="Not empty: no [], {}, '' or null")
     item_fields: list[str] = Field(

@@ -139,3 +139,52 @@ def test_demo_goal_with_the_real_embedded_model(tmp_path: Path) -> None:
         subprocess.run([*command, "--stop-server"], env=env, timeout=30, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert totals(workspace / "out/revenue.json") == EXPECTED
+
+
+async def test_a_success_nothing_checks_exits_3_unless_accepted(
+    temporal_env: WorkflowEnvironment, scripted_llm: ScriptedLlm, workspace: Path
+) -> None:
+    """A question answered from a read: no file the goal names, no step with an effect,
+    so the answer rests on the model alone: said so, exit 3; 0 once the user accepts."""
+    reads = {
+        "steps": [
+            {
+                "id": "read",
+                "title": "Read",
+                "action": "file_read",
+                "depends_on": [],
+                "params": {"path": "data/sales.csv"},
+            },
+            {
+                "id": "total",
+                "title": "Total",
+                "action": "records",
+                "depends_on": ["read"],
+                "params": {"input": "${steps.read.output}", "compute": "sum", "field": "revenue"},
+            },
+        ]
+    }
+    env = clean_env(
+        OPENAI_BASE_URL=scripted_llm.base_url,
+        OPENAI_API_KEY="sk-test",
+        TEMPORAL_ADDRESS=temporal_env.client.service_client.config.target_host,
+        AGENT_TASK_QUEUE=f"e2e-{uuid.uuid4().hex[:8]}",
+        AGENT_STATE_DIR=str(workspace / ".state"),
+    )
+    command = [sys.executable, str(REPO / "starter.py"), "--goal", "What is the total revenue?"]
+    codes = []
+    for extra in ([], ["--accept-unverified"]):
+        scripted_llm.queue("plan", reads)
+        scripted_llm.queue("review", {"answer": "The total is 2430.", "verdict": "done"})
+        done = subprocess.run(
+            [*command, "--workspace", str(workspace), *extra],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert "Answer:\nThe total is 2430." in done.stdout, done.stdout + done.stderr
+        assert "rests on the model's word" in done.stderr
+        codes.append(done.returncode)
+    assert codes == [3, 0]

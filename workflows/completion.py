@@ -33,6 +33,31 @@ def promised_files(goal: str) -> list[str]:
     return found
 
 
+_PER_GROUP = re.compile(
+    r"\b(?:per|for\s+(?:each|every))\s+(?P<group>[a-z_][\w-]*)"
+    r"|\b(?:totals?|sums?|counts?|averages?|means?|group(?:ed)?)\b[^.;\n]*?\bby\s+"
+    r"(?P<by>[a-z_][\w-]*)",
+    re.IGNORECASE,
+)
+
+
+# "price per unit", "cost per head": a rate, one number, not a result per group
+_RATES = frozenset(
+    "unit units item items piece hour minute second capita person head cent percent "
+    "mile kilometer km kg pound liter litre gallon".split()
+)
+
+
+def per_group(goal: str) -> str | None:
+    """What the goal asks one result for ("total per region", "count by city"), or None:
+    such a result is one value per group, never a single number."""
+    for found in _PER_GROUP.finditer(goal):
+        group = found.group("group") or found.group("by")
+        if group.lower() not in _RATES:
+            return group
+    return None
+
+
 def written_files(states: Iterable[StepState]) -> set[str]:
     """Paths that succeeded ``file_write`` steps report having written."""
     written: set[str] = set()

@@ -26,14 +26,21 @@ from durable_agents.workflows.completion import promised_files
 MAX_EXAMPLES = 3  # offending items quoted per problem
 
 
-def deliverables_for(goal: str, stated: Iterable[Deliverable]) -> list[Deliverable]:
-    """What the run must produce: the plan's deliverables, and every file the goal names."""
+def deliverables_for(
+    goal: str, stated: Iterable[Deliverable], per: str | None = None
+) -> list[Deliverable]:
+    """What the run must produce: the plan's deliverables, and every file the goal names;
+    with ``per`` (the goal asks for a result per group), a goal-named JSON file must hold
+    one value per group (a list or an object), not one number."""
     found: dict[str, Deliverable] = {}
     for deliverable in stated:
         path = posixpath.normpath(deliverable.path)
         found[path] = deliverable.model_copy(update={"path": path})
     for path in promised_files(goal):
-        found.setdefault(path, Deliverable(path=path))
+        named = Deliverable(path=path)
+        if per is not None and named.file_format() == "json":
+            named = named.model_copy(update={"shape": "collection", "per": per})
+        found.setdefault(path, named)
     return list(found.values())
 
 
@@ -72,7 +79,14 @@ def _problems(deliverable: Deliverable, inspected: Inspected) -> list[str]:
         return [f"{path} is empty ({shown(content) or 'no content'})"]
     problems: list[str] = []
     if not _has_shape(content, deliverable.shape):
-        problems.append(f"{path} should hold a JSON {deliverable.shape}, not {_kind(content)}")
+        if deliverable.shape == "collection":
+            per = f"per {deliverable.per}" if deliverable.per else "per group"
+            problems.append(
+                f"{path} holds {_kind(content)}, but the goal asks for a result {per}: one "
+                f"value for each (a JSON object or list), e.g. records with group_by"
+            )
+        else:
+            problems.append(f"{path} should hold a JSON {deliverable.shape}, not {_kind(content)}")
         return problems
     if deliverable.item_fields or deliverable.where:
         problems += _item_problems(deliverable, content)
@@ -150,6 +164,8 @@ def _has_shape(content: JsonValue, shape: str) -> bool:
 
 
 def _is(value: JsonValue, kind: str) -> bool:
+    if kind == "collection":
+        return isinstance(value, list | dict)
     if kind == "number":
         return isinstance(value, int | float) and not isinstance(value, bool)
     if kind == "string":

@@ -21,13 +21,14 @@ from durable_agents.contracts.deliverables import (
 from durable_agents.contracts.run import WorkflowActivity
 from durable_agents.workflows.budgets import FOR_LLM_CALL
 from durable_agents.workflows.calls import activity_failure
-from durable_agents.workflows.completion import missing_files
+from durable_agents.workflows.completion import missing_files, per_group
 from durable_agents.workflows.deliverables import check, deliverables_for
 from durable_agents.workflows.digest import summarize_sinks
 from durable_agents.workflows.run import Run
 from durable_agents.workflows.spending import Spending
 
 DELIVERABLES_CHECKED = "deliverables-v1"  # workflow.patched id: files read back and checked
+PER_GROUP_CHECKED = "per-group-v1"  # workflow.patched id: "per region" files hold per-group values
 INSPECT_TIMEOUT = timedelta(seconds=30)
 INSPECT_RETRY = RetryPolicy(maximum_attempts=3)
 WRITERS = frozenset({"file_write", "file_append"})
@@ -48,7 +49,9 @@ async def review_round(run: Run, spending: Spending) -> Review:
         if not planner_may_run:
             return Review(verdict="fail", answer=summary)
         return Review(verdict="replan", answer=summary, feedback=f"{summary}. Fix this.")
-    deliverables = deliverables_for(run.input.goal, state.plans[-1].plan.deliverables)
+    group = per_group(run.input.goal)
+    per = group if group is not None and workflow.patched(PER_GROUP_CHECKED) else None
+    deliverables = deliverables_for(run.input.goal, state.plans[-1].plan.deliverables, per)
     if deliverables and workflow.patched(DELIVERABLES_CHECKED):
         run.checks = await _read_back(run, deliverables)
         failing = [c for c in run.checks if not c.passed]

@@ -52,15 +52,13 @@ def test_paths_are_found_in_the_goal_with_punctuation_cut() -> None:
     ]
 
 
-def test_a_csv_shows_its_columns_its_numbers_and_its_first_rows(workspace: Path) -> None:
+def test_a_csv_shows_its_columns_and_its_numbers_but_no_values(workspace: Path) -> None:
+    """No sample rows: the 1.5B model copied their values into filters (measured)."""
     seen = describe_file(str(workspace), "data/sales.csv")
-    assert seen is not None
-    assert seen.startswith(
+    assert seen == (
         "data/sales.csv: CSV, 12 rows, columns date, region, product, units, revenue "
-        "(numbers: units, revenue); first rows: "
+        "(numbers: units, revenue)"
     )
-    # the cells as file_read parses them: units an int, revenue a float
-    assert '"units": 12, "revenue": 240.0}' in seen and len(seen) <= 600
 
 
 def test_a_long_csv_is_read_in_part_and_says_so(workspace: Path) -> None:
@@ -81,7 +79,7 @@ def test_json_lists_objects_and_text_are_described(workspace: Path) -> None:
 
     assert describe_file(root, "data/users.json") == (
         "data/users.json: JSON list of 2 objects with fields id, name, score, email "
-        '(numbers: id, score); first item: {"id": 1, "name": "Ann", "score": 3.5}'
+        "(numbers: id, score)"
     )
     config = describe_file(root, "data/config.json")
     assert config is not None and config.startswith(

@@ -105,6 +105,9 @@ def test_errors_name_the_fields_there_are_and_the_closest_one() -> None:
         records(compute="values", field="revenue", fields=["region", "revenue"])
     with pytest.raises(ApplicationError, match="for counts per city, set group_by to 'city'"):
         records(compute="count", field="city")
+    both = [{"field": "region", "op": "==", "value": v} for v in ("North", "South")]
+    with pytest.raises(ApplicationError, match="for a result per region, set group_by"):
+        records(where=both, compute="sum", field="revenue")
     named = records(compute="average", field="revenue", group_by="product", fields=["product"])
     assert named == records(compute="average", field="revenue", group_by="product")
     with pytest.raises(ApplicationError, match="'region' must be a number"):

@@ -12,6 +12,7 @@ from temporalio.worker import Worker
 from durable_agents.contracts import ApprovalDecision, Plan, Review
 from durable_agents.contracts.deliverables import Deliverable, Inspected
 from durable_agents.workflows.agent import AgentWorkflow
+from durable_agents.workflows.completion import per_group
 from durable_agents.workflows.deliverables import check, deliverables_for
 from tests.fake_llm import FakeLlm
 from tests.workflows.runs import (
@@ -141,4 +142,52 @@ async def test_a_wrong_deliverable_goes_back_to_the_planner_with_its_content(
         ("out/paris.json", True, True)
     ]
     assert json.loads((workspace / "out/paris.json").read_text()) == PARIS
+    await assert_replays(handle)
+
+
+def test_a_result_per_group_is_one_value_per_group_not_one_number() -> None:
+    assert per_group("Read data/sales.csv, total the revenue per region, and write") == "region"
+    assert per_group("Count the users for each city") == "city"
+    assert per_group("Write the total revenue by product to out/t.json") == "product"
+    assert per_group("Sort the rows by revenue and write them to out/s.json") is None
+    assert per_group("Compute the price per unit and write it to out/p.json") is None
+    goal = (
+        "Total the revenue per region, save it to out/by_region.json, write notes to out/notes.txt"
+    )
+    found = {d.path: d for d in deliverables_for(goal, [], per="region")}
+    assert found["out/by_region.json"].shape == "collection"
+    assert found["out/notes.txt"].shape == "any"  # text: a sentence per region is fine
+    result = check(found["out/by_region.json"], inspected(2430))
+    assert result.problems == [
+        "out/by_region.json holds the number 2430, but the goal asks for a result per "
+        "region: one value for each (a JSON object or list), e.g. records with group_by"
+    ]
+    assert check(found["out/by_region.json"], inspected({"North": 643})).passed
+
+
+async def test_one_number_for_a_per_group_goal_goes_back_to_the_planner(
+    client: Client, task_queue: str, workspace: Path, fake_llm: FakeLlm, agent_worker: Worker
+) -> None:
+    """The demo's false success, measured with the embedded model: "total the revenue per
+    region" written as one grand total, accepted by the reviewer. Now checked in code."""
+
+    def write(content: object) -> dict[str, object]:
+        return {
+            "id": "write",
+            "action": "file_write",
+            "params": {"path": "out/revenue.json", "content": content},
+        }
+
+    fake_llm.plans.append(plan(write(2430)))
+    fake_llm.plans.append(plan(write({"North": 643, "South": 379.5})))
+    fake_llm.reviews.append(Review(verdict="done", answer="totals per region written"))
+    goal = "Total the revenue per region and write the totals to out/revenue.json"
+    handle = await start(client, task_queue, workspace, goal=goal)
+    await pending_approval(handle, "write")  # the new plan replaces the run's own file
+    await handle.signal(AgentWorkflow.approve, ApprovalDecision(step_id="write"))
+    result = await handle.result()
+    feedback = fake_llm.plan_requests[1].feedback or ""
+    assert "holds the number 2430, but the goal asks for a result per region" in feedback
+    assert len(fake_llm.review_requests) == 1  # the reviewer never saw the wrong file
+    assert result.status == "succeeded" and result.deliverables[0].passed
     await assert_replays(handle)
