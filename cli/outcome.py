@@ -13,7 +13,6 @@ from durable_agents.cli.progress import compensation_line
 from durable_agents.contracts import RunResult, StepStatus
 from durable_agents.rules.sql_guard import sql_effect
 
-
 UNVERIFIED_EXIT = 3  # succeeded, but nothing the goal asks for was checked in code
 READ_METHODS = frozenset({"GET", "HEAD"})
 FILE_EFFECTS = frozenset({"file_write", "file_append", "file_delete", "file_move"})

@@ -43,8 +43,29 @@ _PER_GROUP = re.compile(
 
 # "price per unit", "cost per head": a rate, one number, not a result per group
 _RATES = frozenset(
-    "unit units item items piece hour minute second capita person head cent percent "
-    "mile kilometer km kg pound liter litre gallon".split()
+    [
+        "unit",
+        "units",
+        "item",
+        "items",
+        "piece",
+        "hour",
+        "minute",
+        "second",
+        "capita",
+        "person",
+        "head",
+        "cent",
+        "percent",
+        "mile",
+        "kilometer",
+        "km",
+        "kg",
+        "pound",
+        "liter",
+        "litre",
+        "gallon",
+    ]
 )
 
 
