@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from temporalio import activity
 
@@ -17,12 +17,19 @@ BEAT_SECONDS = 1.0  # the SDK throttles what it sends to 0.8 x the heartbeat tim
 
 
 @contextlib.asynccontextmanager
-async def heartbeating(every: float = BEAT_SECONDS) -> AsyncIterator[None]:
-    """Heartbeat every ``every`` seconds until the block ends; a cancel raises inside it."""
+async def heartbeating(
+    every: float = BEAT_SECONDS, details: Callable[[], object] | None = None
+) -> AsyncIterator[None]:
+    """Heartbeat every ``every`` seconds until the block ends; a cancel raises inside it.
+    ``details`` gives what each beat carries (progress a person can see in the Web UI's
+    pending activities and in ``starter.py``'s progress)."""
 
     async def beat() -> None:
         while True:
-            activity.heartbeat()
+            if details is None:
+                activity.heartbeat()
+            else:
+                activity.heartbeat(details())
             await asyncio.sleep(every)
 
     task = asyncio.create_task(beat())

@@ -9,6 +9,8 @@ Temporal owns retries, so every attempt is visible in history. Structured answer
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 import openai
@@ -72,6 +74,10 @@ class ChatProvider(Protocol):
     def step_options(self) -> bool:
         """Whether the planner is offered foreach and on_failure."""
 
+    @property
+    def streams(self) -> bool:
+        """Whether answers stream in (heartbeats then carry the tokens written so far)."""
+
     async def client(self) -> tuple[AsyncOpenAI, str]:
         """An ``AsyncOpenAI(max_retries=0)`` client and the model name."""
 
@@ -103,8 +109,10 @@ class LlmActivities:
         if self._provider.seed is not None:
             # Same seed, same answer: a retry must sample differently to be worth making.
             extra["seed"] = self._provider.seed + activity.info().attempt - 1
+        progress = Writing()
         try:
-            async with heartbeating():  # also while the offline model loads (~10 s)
+            # beats also while the offline model loads (~10 s); they carry the progress
+            async with heartbeating(details=progress.details):
                 client, model = await self._provider.client()
                 with self._tracer.start_as_current_span(
                     f"chat {model}",
@@ -120,22 +128,22 @@ class LlmActivities:
                     record_exception=False,
                     set_status_on_exception=False,
                 ) as span:
+                    request: dict[str, Any] = {
+                        "model": model,
+                        "messages": messages,
+                        "max_tokens": max_tokens,
+                        "temperature": TEMPERATURE,
+                        **extra,
+                    }
                     try:
-                        completion = await client.chat.completions.create(
-                            model=model,
-                            messages=messages,  # type: ignore[arg-type]
-                            max_tokens=max_tokens,
-                            temperature=TEMPERATURE,
-                            **extra,
-                        )
+                        if self._provider.streams and "tools" not in extra:
+                            message, usage, finish = await _streamed(client, request, progress)
+                        else:
+                            message, usage, finish = await _whole(client, request)
                     except Exception as exc:
                         span.set_attribute("error.type", type(exc).__name__)
                         span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
                         raise
-                    usage = Usage(calls=1, model=completion.model or model)
-                    if completion.usage:
-                        usage.prompt_tokens = completion.usage.prompt_tokens
-                        usage.completion_tokens = completion.usage.completion_tokens
                     span.set_attributes(
                         {
                             "gen_ai.response.model": usage.model or model,
@@ -145,12 +153,7 @@ class LlmActivities:
                     )
         except openai.APIError as exc:
             raise from_openai(exc) from exc
-        if not completion.choices:
-            raise action_error(
-                "the LLM provider returned no choices", error_type="LlmBadResponse", retryable=True
-            )
-        choice = completion.choices[0]
-        return choice.message, usage, choice.finish_reason
+        return message, usage, finish
 
     async def _answer(
         self,
@@ -279,3 +282,64 @@ def _without_repeats(plan: Plan) -> Plan:
 
 def _json_schema(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"type": "json_schema", "json_schema": {"name": name, "schema": schema}}
+
+
+@dataclass
+class Writing:
+    """How far the model has got with its answer: what each heartbeat carries."""
+
+    tokens: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def details(self) -> dict[str, int]:
+        return {"tokens_written": self.tokens, "seconds": int(time.monotonic() - self.started)}
+
+
+async def _whole(
+    client: AsyncOpenAI, request: dict[str, Any]
+) -> tuple[ChatCompletionMessage, Usage, str | None]:
+    """The answer in one response."""
+    completion = await client.chat.completions.create(**request)
+    usage = Usage(calls=1, model=completion.model or request["model"])
+    if completion.usage:
+        usage.prompt_tokens = completion.usage.prompt_tokens
+        usage.completion_tokens = completion.usage.completion_tokens
+    if not completion.choices:
+        raise action_error(
+            "the LLM provider returned no choices", error_type="LlmBadResponse", retryable=True
+        )
+    choice = completion.choices[0]
+    return choice.message, usage, choice.finish_reason
+
+
+async def _streamed(
+    client: AsyncOpenAI, request: dict[str, Any], progress: Writing
+) -> tuple[ChatCompletionMessage, Usage, str | None]:
+    """The answer as it is written, counting pieces (about a token each) into
+    ``progress``; usage from the last chunk (``include_usage``), else the count."""
+    stream = await client.chat.completions.create(
+        **request, stream=True, stream_options={"include_usage": True}
+    )
+    parts: list[str] = []
+    finish: str | None = None
+    usage = Usage(calls=1, model=request["model"])
+    seen_usage = False
+    async for chunk in stream:
+        usage.model = chunk.model or usage.model
+        if chunk.usage:
+            usage.prompt_tokens = chunk.usage.prompt_tokens
+            usage.completion_tokens = chunk.usage.completion_tokens
+            seen_usage = True
+        for choice in chunk.choices[:1]:
+            if choice.delta.content:
+                parts.append(choice.delta.content)
+                progress.tokens += 1
+            finish = choice.finish_reason or finish
+    if not parts and finish is None:
+        raise action_error(
+            "the LLM provider streamed no answer", error_type="LlmBadResponse", retryable=True
+        )
+    if not seen_usage:
+        usage.completion_tokens = progress.tokens
+    message = ChatCompletionMessage(role="assistant", content="".join(parts))
+    return message, usage, finish

@@ -149,8 +149,8 @@ def _compute(records: list[Record], params: RecordsParams, field: str | None) ->
         if params.fields:
             return [{name: r.get(name) for name in params.fields if name in r} for r in records]
         return list(records)
-    if how == "count":
-        return len(records)
+    if how == "count":  # as SQL's count(field): the records where field has a value
+        return sum(1 for r in records if field is None or r.get(field) is not None)
     assert field is not None  # checked by records()
     if how == "values":
         return [r.get(field) for r in records if field in r]
@@ -190,6 +190,8 @@ def apply_records(params: RecordsParams) -> JsonValue:
     and limit (per group: groups sorted by their result when sort_by or descending)."""
     records = _keep(as_records(params.input), params.where)
     field = params.field
+    if params.compute == "count" and field is not None:
+        field = _known_field(records, field, "count")
     if params.compute in ("sum", "average", "min", "max", "values", "distinct"):
         if field is None:
             raise _invalid(
@@ -197,11 +199,6 @@ def apply_records(params: RecordsParams) -> JsonValue:
                 f"(the fields are {', '.join(records[0]) if records else 'unknown'})"
             )
         field = _known_field(records, field, params.compute)
-    if params.compute == "count" and params.field and params.group_by is None:
-        raise _invalid(
-            f'compute "count" counts records and uses no field; for counts per '
-            f"{params.field}, set group_by to {params.field!r}; else set field to null"
-        )
     others = [name for name in params.fields if name not in (field, params.group_by)]
     if params.compute in ("values", "distinct") and others:
         raise _invalid(

@@ -39,7 +39,7 @@ async def watch(args: argparse.Namespace, settings: Settings) -> int:
     )
     try:
         with refused_for(args.run):
-            result = await follow(handle, sys.stdout)
+            result = await follow(handle, sys.stdout, converter=client.data_converter)
     except WorkflowFailureError as exc:
         return failed(exc)
     return print_result(result)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Awaitable, Callable
 from typing import IO, Any
 
 from temporalio.client import WorkflowHandle, WorkflowQueryFailedError, WorkflowQueryRejectedError
+from temporalio.converter import DataConverter
 from temporalio.service import RPCError
 
 from durable_agents.contracts import (
@@ -23,6 +25,8 @@ from durable_agents.workflows.digest import kind
 QUERY_ERRORS = (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError)
 POLL_SECONDS = 0.5
 QUERY_TIMEOUT_SECONDS = 5.0
+WRITING_EVERY_SECONDS = 5.0  # how often a model's progress is looked up and shown
+LLM_ACTIVITIES = frozenset({"plan", "review", "recover", "agent_turn", "llm"})
 
 MARKS = {
     "pending": " ",
@@ -63,6 +67,7 @@ class ProgressPrinter:
         self._plan_version = 0
         self._seen: dict[tuple[int, str], str] = {}
         self._asked: set[str] = set()
+        self._written: set[str] = set()
 
     def show(self, status: RunStatus) -> list[PendingApproval]:
         """Render the differences between ``status`` and what was printed before; returns
@@ -84,6 +89,13 @@ class ProgressPrinter:
             self._print(approval_lines(self._run_id, pending))
         return fresh
 
+    def writing(self, lines: list[str]) -> None:
+        """Models' progress lines, each printed once (the same numbers are not repeated)."""
+        for line in lines:
+            if line not in self._written:
+                self._written.add(line)
+                self._print(line)
+
     def _print(self, text: str) -> None:
         print(text, file=self._out, flush=True)
 
@@ -104,13 +116,37 @@ def approval_lines(run_id: str, pending: PendingApproval) -> str:
 OnApproval = Callable[[PendingApproval], Awaitable[None]]
 
 
+async def model_writing(handle: WorkflowHandle[Any, Any], converter: DataConverter) -> list[str]:
+    """One line per LLM call in flight that reports its progress in heartbeats (streamed
+    answers): how many tokens it has written and for how long."""
+    description = await handle.describe()
+    lines = []
+    for pending in description.raw_description.pending_activities:
+        name = pending.activity_type.name
+        if name not in LLM_ACTIVITIES or not pending.heartbeat_details.payloads:
+            continue
+        details = (await converter.decode(pending.heartbeat_details.payloads))[0]
+        if isinstance(details, dict) and "tokens_written" in details:
+            seconds, tokens = details.get("seconds", 0), details["tokens_written"]
+            if tokens:
+                lines.append(f"  model writing ({name}): {tokens} tokens, {seconds} s")
+            else:
+                lines.append(f"  model reading its prompt ({name}): {seconds} s")
+    return lines
+
+
 async def follow(
-    handle: WorkflowHandle[Any, RunResult], out: IO[str], on_approval: OnApproval | None = None
+    handle: WorkflowHandle[Any, RunResult],
+    out: IO[str],
+    on_approval: OnApproval | None = None,
+    converter: DataConverter | None = None,
 ) -> RunResult:
     """Print progress until the run closes; returns its result (or raises its failure).
-    ``on_approval`` is awaited for each new pending approval (an interactive prompt)."""
+    ``on_approval`` is awaited for each new pending approval (an interactive prompt);
+    with ``converter`` (the client's), a model's progress is shown while it writes."""
     printer = ProgressPrinter(out, handle.id)
     result = asyncio.ensure_future(handle.result())
+    looked = time.monotonic()
     try:
         while not result.done():
             try:
@@ -118,6 +154,9 @@ async def follow(
                     handle.query("status", result_type=RunStatus), QUERY_TIMEOUT_SECONDS
                 )
                 fresh = printer.show(status)
+                if converter is not None and time.monotonic() - looked >= WRITING_EVERY_SECONDS:
+                    looked = time.monotonic()
+                    printer.writing(await model_writing(handle, converter))
             except (*QUERY_ERRORS, TimeoutError):
                 fresh = []  # not started by a worker yet, or just closed: try again
             if on_approval is not None:

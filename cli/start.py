@@ -102,7 +102,7 @@ async def start_and_follow(
             ask = None
             if args.yes or sys.stdin.isatty():
                 ask = prompter(client, workflow_id, auto_approve=args.yes, out=sys.stdout)
-            result = await follow(handle, sys.stdout, ask)
+            result = await follow(handle, sys.stdout, ask, client.data_converter)
         except WorkflowFailureError as exc:
             return failed(exc)
     return print_result(result, accept_unverified=args.accept_unverified)

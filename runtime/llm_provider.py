@@ -54,6 +54,13 @@ class LlmProvider:
             return self._settings.planner_step_options
         return self._settings.provider_configured
 
+    @property
+    def streams(self) -> bool:
+        """Whether completions stream, so heartbeats carry progress (see Settings)."""
+        if self._settings.llm_stream is not None:
+            return self._settings.llm_stream
+        return not self._settings.provider_configured
+
     def describe(self) -> str:
         """Where LLM calls go, for start-up logs (never the key)."""
         if self._settings.provider_configured:

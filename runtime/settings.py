@@ -34,6 +34,9 @@ class Settings:
     # Offer foreach/on_failure to the planner; None: yes for a configured provider, no for
     # the embedded 1.5B model (measured: offered them, it looped a step over itself).
     planner_step_options: bool | None = None
+    # Stream completions so heartbeats carry tokens written so far (None: the embedded
+    # model streams, a configured provider does not: not all report usage in streams).
+    llm_stream: bool | None = None
     # Worker concurrency. LLM calls run on their own task queue (<task_queue>-llm) with
     # their own limit, so a slow model cannot take the slots HTTP/SQL/file work needs.
     llm_task_queue: str | None = None  # None: "<task_queue>-llm"
@@ -85,6 +88,7 @@ class Settings:
             llm_seed=int(seed) if seed is not None else None,
             database_url=secret(env, "DATABASE_URL"),
             planner_step_options=_flag(env, "PLANNER_STEP_OPTIONS"),
+            llm_stream=_flag(env, "LLM_STREAM"),
             llm_task_queue=env.get("AGENT_LLM_TASK_QUEUE") or None,
             max_activities=_positive(env, "AGENT_MAX_ACTIVITIES", 100),
             max_workflow_tasks=_positive(env, "AGENT_MAX_WORKFLOW_TASKS", 100),

@@ -49,6 +49,8 @@ class ScriptedLlm(LocalHttpServer):
         self.faults_sent: list[str] = []
         self._chaos = random.Random(0)
         self._lock = threading.Lock()
+        self.streaming = threading.Event()  # a streamed answer pauses half-way until set
+        self.streaming.set()
         super().__init__(self._handler())
 
     @property
@@ -110,6 +112,8 @@ class ScriptedLlm(LocalHttpServer):
                         }
                         for n, (name, arguments) in enumerate(item.calls)
                     ]
+                if request.get("stream") and isinstance(item, str):
+                    return self._stream(request, item)
                 body = {
                     "id": "scripted",
                     "object": "chat.completion",
@@ -125,6 +129,33 @@ class ScriptedLlm(LocalHttpServer):
                     "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
                 }
                 self._send(200, json.dumps(body), {})
+
+            def _stream(self, request: dict[str, Any], content: str) -> None:
+                """Server-sent events as OpenAI streams them: the content in pieces of a
+                few characters (a held piece mid-way, so a heartbeat can see progress),
+                the finish reason, then usage (``include_usage``)."""
+                pieces = [content[i : i + 4] for i in range(0, len(content), 4)]
+                chunks: list[dict[str, Any]] = [
+                    {"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+                    for piece in pieces
+                ]
+                chunks.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+                if (request.get("stream_options") or {}).get("include_usage"):
+                    usage = {"prompt_tokens": 100, "completion_tokens": len(pieces)}
+                    chunks.append({"choices": [], "usage": usage | {"total_tokens": 100}})
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                for number, chunk in enumerate(chunks):
+                    base = {"id": "scripted", "object": "chat.completion.chunk", "created": 0}
+                    base["model"] = request.get("model", "scripted")
+                    self.wfile.write(f"data: {json.dumps(base | chunk)}\n\n".encode())
+                    self.wfile.flush()
+                    if number == len(pieces) // 2:
+                        scripted.streaming.wait(timeout=30)  # the test looks at progress
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+                self.close_connection = True
 
             def _send(self, status: int, body: str, headers: dict[str, str]) -> None:
                 data = body.encode()

@@ -188,3 +188,37 @@ async def test_a_success_nothing_checks_exits_3_unless_accepted(
         assert "rests on the model's word" in done.stderr
         codes.append(done.returncode)
     assert codes == [3, 0]
+
+
+def test_the_starter_shows_a_model_writing_its_plan(
+    temporal_env: WorkflowEnvironment, scripted_llm: ScriptedLlm, workspace: Path
+) -> None:
+    """A streamed plan heartbeats its tokens; the starter shows them while it plans."""
+    scripted_llm.queue("plan", scripted_plan())
+    scripted_llm.queue("review", {"answer": "done", "verdict": "done"})
+    scripted_llm.streaming.clear()  # the plan stops half-way until the starter showed it
+    env = clean_env(
+        OPENAI_BASE_URL=scripted_llm.base_url,
+        OPENAI_API_KEY="sk-test",
+        LLM_STREAM="1",
+        TEMPORAL_ADDRESS=temporal_env.client.service_client.config.target_host,
+        AGENT_TASK_QUEUE=f"e2e-{uuid.uuid4().hex[:8]}",
+        AGENT_STATE_DIR=str(workspace / ".state"),
+    )
+    command = [sys.executable, str(REPO / "starter.py"), "--goal", GOAL]
+    with subprocess.Popen(
+        [*command, "--workspace", str(workspace)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as starter:
+        assert starter.stdout is not None
+        seen = []
+        for line in starter.stdout:
+            seen.append(line)
+            if line.startswith("  model writing (plan): "):
+                scripted_llm.streaming.set()
+        assert starter.wait(timeout=120) == 0, "".join(seen)
+    writing = [line for line in seen if line.startswith("  model writing (plan): ")]
+    assert writing and int(writing[0].split()[3]) > 0, "".join(seen)

@@ -267,3 +267,35 @@ async def test_an_llm_span_never_carries_a_providers_error_text(
         default=str,
     )
     assert echoed not in exported
+
+
+async def test_a_streamed_answer_heartbeats_the_tokens_written_so_far(
+    scripted_llm: ScriptedLlm,
+) -> None:
+    """With streaming (the embedded model's default, LLM_STREAM=1 for others) each beat
+    carries how far the model has got: what the Web UI and starter.py show while a slow
+    model plans."""
+    settings = Settings(
+        openai_base_url=scripted_llm.base_url, openai_api_key="sk-test", model="m", llm_stream=True
+    )
+    provider = LlmProvider(settings)
+    _opened.append(provider)
+    scripted_llm.queue("plan", PLAN)
+    scripted_llm.streaming.clear()  # the server stops half-way through the answer
+    beats: list[dict[str, int]] = []
+    env = ActivityEnvironment()
+
+    def beat(*details: object) -> None:
+        if details and isinstance(details[0], dict):
+            beats.append(details[0])
+            if details[0]["tokens_written"] > 0:
+                scripted_llm.streaming.set()  # seen mid-answer: let it finish
+
+    env.on_heartbeat = beat
+    draft = await env.run(LlmActivities(provider).plan, PlanRequest(goal="list files"))
+    assert draft.plan is not None and draft.plan.steps[0].action == "file_list"
+    pieces = -(-len(json.dumps(PLAN)) // 4)
+    assert draft.usage.completion_tokens == pieces and draft.usage.prompt_tokens == 100
+    written = [b["tokens_written"] for b in beats]
+    assert 0 < max(written) <= pieces and written == sorted(written)
+    assert scripted_llm.requests[0]["stream"] is True
