@@ -75,7 +75,8 @@ class MemoryActivities:
 
     @activity.defn(name="recall")
     async def recall(self, request: RecallRequest) -> list[Lesson]:
-        """The lessons whose goal and text share most terms with ``request.goal``."""
+        """The lessons of goals like ``request.goal``: full-text search finds candidates,
+        then only those whose goal shares most of its subject terms are kept."""
         words = sorted({word.lower() for word in _WORD.findall(request.goal)})
         if not words:
             return []
@@ -89,10 +90,88 @@ class MemoryActivities:
                     ORDER BY ts_rank(search, query) DESC, created_at DESC
                     LIMIT $2""",
                 " | ".join(words),
-                request.limit,
+                CANDIDATES,
             )
         except OSError as exc:
             raise action_error(
                 f"cannot reach PostgreSQL: {exc}", error_type="SqlConnection", retryable=True
             ) from exc
-        return [Lesson(**dict(row)) for row in rows]
+        lessons = [Lesson(**dict(row)) for row in rows]
+        scored = [(similarity(request.goal, lesson.goal), lesson) for lesson in lessons]
+        relevant = [pair for pair in scored if pair[0] >= RELEVANT]
+        relevant.sort(key=lambda pair: -pair[0])  # stable: ties keep the search's order
+        return [lesson for _, lesson in relevant[: request.limit]]
+
+
+# Words that say how a goal is done or where, not what it is about: two goals sharing only
+# these ("write ... to out/x.json") are not alike. Measured: recalling on them fed a POST
+# goal a file_read of another goal's file, and a SQL goal a CSV read.
+GENERIC = frozenset(
+    [
+        "write",
+        "save",
+        "read",
+        "file",
+        "json",
+        "csv",
+        "txt",
+        "data",
+        "out",
+        "the",
+        "and",
+        "from",
+        "into",
+        "with",
+        "per",
+        "each",
+        "every",
+        "them",
+        "their",
+        "then",
+        "all",
+        "its",
+        "that",
+        "this",
+        "what",
+        "which",
+        "give",
+        "get",
+        "put",
+        "make",
+        "find",
+        "list",
+        "show",
+        "new",
+        "create",
+        "result",
+        "results",
+        "output",
+        "input",
+        "value",
+        "values",
+        "number",
+        "numbers",
+    ]
+)
+RELEVANT = 0.6  # share of the two goals' subject terms they have in common (Jaccard)
+CANDIDATES = 20  # found by full-text search, then scored
+
+
+def subject_terms(goal: str) -> set[str]:
+    """The words of a goal that say what it is about, singular ("totals" -> "total")."""
+    terms = set()
+    for word in _WORD.findall(goal.lower()):
+        if word in GENERIC or word.isdigit():
+            continue
+        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        terms.add(word)
+    return terms
+
+
+def similarity(goal: str, other: str) -> float:
+    """Jaccard similarity of the goals' subject terms (0: nothing shared, 1: the same)."""
+    mine, theirs = subject_terms(goal), subject_terms(other)
+    if not mine or not theirs:
+        return 0.0
+    return len(mine & theirs) / len(mine | theirs)

@@ -212,10 +212,17 @@ def plan_messages(request: PlanRequest, step_options: bool = False) -> list[dict
             "Steps that failed (change their params or approach; do not repeat them as is):\n"
             + _steps_block(request.failed_steps)
         )
-    if request.lessons:
+    worked = [lesson for lesson in request.lessons if lesson.startswith("succeeded")]
+    failed = [lesson for lesson in request.lessons if not lesson.startswith("succeeded")]
+    if worked:
         user.append(
-            "Lessons from earlier runs with similar goals (reuse what worked, avoid what "
-            "failed):\n" + "\n".join(f"- {lesson[:600]}" for lesson in request.lessons)
+            "Plans that worked for similar goals (examples: follow this goal's own files, "
+            "fields and values):\n" + "\n".join(f"- {lesson[:600]}" for lesson in worked)
+        )
+    if failed:
+        user.append(
+            "Mistakes made on similar goals (warnings: avoid them, never copy their steps):\n"
+            + "\n".join(f"- {lesson[:600]}" for lesson in failed)
         )
     if request.feedback:
         user.append(f"The reviewer asks for a new plan: {request.feedback}")

@@ -222,11 +222,15 @@ async def test_an_agent_turn_offers_the_tools_and_returns_the_calls(
     assert "final answer now" in scripted_llm.requests[1]["messages"][-1]["content"]
 
 
-def test_the_planner_sees_recalled_lessons() -> None:
-    lesson = "succeeded run for 'totals': worked: file_read -> transform"
-    user = plan_messages(PlanRequest(goal="totals", lessons=[lesson]))[1]["content"]
-    assert "Lessons from earlier runs with similar goals" in user and lesson in user
-    assert "Lessons" not in plan_messages(PlanRequest(goal="totals"))[1]["content"]
+def test_the_planner_sees_successes_as_examples_and_failures_as_warnings() -> None:
+    worked = "succeeded run for 'totals': worked: file_read -> records"
+    failed = "failed run for 'totals': failed: file_read: FileNotFound"
+    user = plan_messages(PlanRequest(goal="totals", lessons=[worked, failed]))[1]["content"]
+    examples, warnings = user.split("Mistakes made on similar goals")
+    assert "Plans that worked for similar goals (examples" in examples and worked in examples
+    assert "never copy their steps" in warnings and failed in warnings
+    alone = plan_messages(PlanRequest(goal="totals"))[1]["content"]
+    assert "similar goals" not in alone
 
 
 def test_the_planner_sees_the_inputs_right_after_the_goal() -> None:
@@ -237,7 +241,7 @@ def test_the_planner_sees_the_inputs_right_after_the_goal() -> None:
         "Goal: units per product\n\nWhat the inputs look like (read before planning; use "
         "these exact field and column names):\n- data/sales.csv: CSV, 12 rows"
     )
-    assert user.index(seen) < user.index("Lessons")
+    assert user.index(seen) < user.index("Mistakes made on similar goals")
     assert "What the inputs look like" not in plan_messages(PlanRequest(goal="x"))[1]["content"]
 
 
