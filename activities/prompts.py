@@ -23,6 +23,7 @@ from durable_agents.contracts import (
     StepDigest,
 )
 from durable_agents.contracts.action_spec import ActionSpec
+from durable_agents.contracts.deliverables import Deliverable
 from durable_agents.contracts.plan import STEP_ID_PATTERN, OnFailure
 
 # Bounds a schema-constrained model must respect, so a degenerate generation that repeats
@@ -36,6 +37,10 @@ STEP_OPTION_RULES = """\
   (and ${index}).
 - A step may also have on_failure: "replan" (default), "retry" (flaky services), "skip"
   (the step is optional), "fail" (stop the run), "recover" (fix the params, try again).
+- Next to "steps", state "deliverables": for each file the goal asks for, what its content
+  must be, checked in code once the steps ran, e.g. {"path": "out/paris.json", "shape":
+  "list", "item_fields": ["name"], "where": {"city": "Paris"}}; "shape" is "list",
+  "object", "number", "string" or "collection" (one value per group).
 """
 
 PLANNER_RULES = """\
@@ -169,8 +174,13 @@ def plan_schema(step_options: bool = False) -> dict[str, Any]:
         )
         variants.append(variant)
     step_union: Any = Union[tuple(variants)]  # noqa: UP007 (a runtime-built union)
+    stated: dict[str, Any] = (
+        {"deliverables": (list[Deliverable], Field(default_factory=list))} if step_options else {}
+    )
     plan_model = create_model(
-        "PlanAnswer", steps=(list[step_union], Field(min_length=1, max_length=MAX_PLANNED_STEPS))
+        "PlanAnswer",
+        steps=(list[step_union], Field(min_length=1, max_length=MAX_PLANNED_STEPS)),
+        **stated,
     )
     return plan_model.model_json_schema()
 

@@ -18,6 +18,7 @@ from durable_agents.activities.prompts import plan_messages, plan_schema
 from durable_agents.contracts import (
     ActionContext,
     AgentTurnRequest,
+    Plan,
     PlanRequest,
     RecoverRequest,
     ReviewRequest,
@@ -303,3 +304,11 @@ async def test_a_streamed_answer_heartbeats_the_tokens_written_so_far(
     written = [b["tokens_written"] for b in beats]
     assert 0 < max(written) <= pieces and written == sorted(written)
     assert scripted_llm.requests[0]["stream"] is True
+
+
+def test_an_expert_planner_states_deliverables_and_they_reach_the_plan() -> None:
+    expert, basic = plan_schema(step_options=True), plan_schema(step_options=False)
+    assert "deliverables" in expert["properties"] and "deliverables" not in basic["properties"]
+    assert "state \"deliverables\"" in plan_messages(PlanRequest(goal="g"), True)[0]["content"]
+    stated = {**PLAN, "deliverables": [{"path": "out/a.json", "shape": "list"}]}
+    assert Plan.model_validate(stated).deliverables[0].shape == "list"
