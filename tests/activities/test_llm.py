@@ -309,6 +309,6 @@ async def test_a_streamed_answer_heartbeats_the_tokens_written_so_far(
 def test_an_expert_planner_states_deliverables_and_they_reach_the_plan() -> None:
     expert, basic = plan_schema(step_options=True), plan_schema(step_options=False)
     assert "deliverables" in expert["properties"] and "deliverables" not in basic["properties"]
-    assert "state \"deliverables\"" in plan_messages(PlanRequest(goal="g"), True)[0]["content"]
+    assert 'state "deliverables"' in plan_messages(PlanRequest(goal="g"), True)[0]["content"]
     stated = {**PLAN, "deliverables": [{"path": "out/a.json", "shape": "list"}]}
     assert Plan.model_validate(stated).deliverables[0].shape == "list"
