@@ -112,6 +112,32 @@ def group_records(
     return [{group_by: keys[m], **_totals(members, aggregate)} for m, members in groups.items()]
 
 
+# Functions models write that JMESPath does not have, and what it has instead.
+JMESPATH_INSTEAD = {
+    "count": "length(@) counts a list",
+    "len": "length(@) counts a list",
+    "size": "length(@) counts a list",
+    "average": "avg(@[*].<field>) averages a field",
+    "mean": "avg(@[*].<field>) averages a field",
+    "total": "sum(@[*].<field>) totals a field",
+    "distinct": "the records action lists distinct values (compute: distinct)",
+    "unique": "the records action lists distinct values (compute: distinct)",
+    "group_by": "group_by and aggregate are params of transform, not functions",
+    "filter": "[?<field> == `value`] filters a list",
+}
+
+
+def jmespath_hint(message: str) -> str:
+    """What to write instead, when the error names a function JMESPath lacks."""
+    lowered = message.lower()
+    if "unknown function" not in lowered:
+        return ""
+    for name, instead in JMESPATH_INSTEAD.items():
+        if f"{name}()" in lowered or f"function: {name}" in lowered:
+            return f"; JMESPath has no {name}(): {instead}"
+    return ""
+
+
 GROUPING_HINT = (
     "; the expression runs before group_by: to total per group, set expression to null "
     "and use aggregate"
@@ -140,7 +166,8 @@ def apply_transform(params: TransformParams) -> JsonValue:
             found: JsonValue = jmespath.search(params.expression, data)
         except jmespath.exceptions.JMESPathError as exc:
             raise action_error(
-                f"JMESPath {params.expression!r} failed: {exc}; the input is {shape(data)}{hint}",
+                f"JMESPath {params.expression!r} failed: {exc}{jmespath_hint(str(exc))}; "
+                f"the input is {shape(data)}{hint}",
                 error_type="InvalidExpression",
                 retryable=False,
             ) from exc

@@ -121,3 +121,9 @@ def test_conversions_between_csv_text_json_data_and_json_text() -> None:
     assert totals == "revenue\n3.5\n"
     with pytest.raises(ApplicationError, match="CSV output needs a list of records"):
         transform(input={"not": "records"}, output="csv")
+
+
+def test_a_function_jmespath_lacks_is_answered_with_the_one_it_has() -> None:
+    with pytest.raises(ApplicationError) as caught:
+        apply_transform(TransformParams(input=[1, 2, 3], expression="count(*)"))
+    assert "JMESPath has no count(): length(@) counts a list" in str(caught.value)
