@@ -10,6 +10,8 @@ import argparse
 import asyncio
 import sys
 
+from temporalio.service import RPCError
+
 from durable_agents.cli.commands import BY_NAME, add_commands, epilog
 from durable_agents.cli.decisions import DecisionRefused
 from durable_agents.cli.errors import UsageProblem
@@ -32,11 +34,19 @@ BAD_INPUT = (
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """The options of a new run, then an optional command (see ``commands.COMMANDS``)."""
+    """The options of a new run, then an optional command (see ``commands.COMMANDS``);
+    the run options may also follow the command (``retry RUN --workflow-id X``)."""
     parser = argparse.ArgumentParser(description=DESCRIPTION, epilog=epilog())
     add_run_options(parser)
     add_commands(parser)  # last, so ``COMMAND ...`` ends the usage line
-    return parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if rest:
+        if args.command is None:
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        after = argparse.ArgumentParser(prog=f"{parser.prog} {args.command}", add_help=False)
+        add_run_options(after)
+        after.parse_args(rest, namespace=args)  # sets only what is given: defaults are there
+    return args
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -59,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nInterrupted; the run continues on the server.", file=sys.stderr)
         return 130
+    except RPCError as exc:  # the server refused: an unknown run, a closed one, ...
+        print(f"error: the Temporal server refused: {exc.message}", file=sys.stderr)
+        return 2
     except RuntimeError as exc:  # connection failures from the Temporal client
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -12,6 +12,7 @@ import sys
 from typing import IO, Any
 
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from durable_agents.cli.progress import OnApproval, approval_lines, compensation_line, step_line
@@ -48,7 +49,9 @@ async def decide(
         )
         return record
     except WorkflowUpdateFailedError as exc:
-        raise DecisionRefused(str(exc.cause or exc)) from exc
+        cause = exc.cause
+        reason = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
+        raise DecisionRefused(f"run {run_id}: {reason}") from exc
     except RPCError as exc:
         raise DecisionRefused(f"run {run_id}: {exc.message}") from exc
 

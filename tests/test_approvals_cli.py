@@ -104,6 +104,7 @@ async def test_starter_shows_lists_and_decides(
 
     wrong = await starter(client, "approve", handle.id, "nope")
     assert wrong.returncode == 2 and "no step 'nope' in this run" in wrong.stderr
+    assert wrong.stderr.startswith(f"error: run {handle.id}: ") and "ValueError" not in wrong.stderr
 
     rejected = await starter(client, "reject", handle.id, "post", "--note", "not now")
     assert rejected.returncode == 0, rejected.stderr

@@ -15,6 +15,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from durable_agents.cli import main
+from durable_agents.cli.app import parse_args
 from durable_agents.cli.manifest import PROMPTS, catalog_version
 from tests.scripted_llm import ScriptedLlm
 from tests.workflows.runs import DEMO_PLAN
@@ -222,3 +223,30 @@ def test_the_starter_shows_a_model_writing_its_plan(
         assert starter.wait(timeout=120) == 0, "".join(seen)
     writing = [line for line in seen if line.startswith("  model writing (plan): ")]
     assert writing and int(writing[0].split()[3]) > 0, "".join(seen)
+
+
+def test_run_options_may_follow_the_command() -> None:
+    args = parse_args(["retry", "RUN", "--workflow-id", "again", "--yes", "--from-step", "b"])
+    assert (args.command, args.run, args.workflow_id, args.yes, args.from_step) == (
+        "retry",
+        "RUN",
+        "again",
+        True,
+        "b",
+    )
+    before = parse_args(["--workflow-id", "first", "retry", "RUN"])
+    assert before.workflow_id == "first" and before.yes is False
+
+
+@pytest.mark.parametrize("command", [["status"], ["report"], ["watch"], ["approve", "x"]])
+def test_a_command_about_an_unknown_run_is_one_line_and_exit_2(
+    command: list[str],
+    temporal_env: WorkflowEnvironment,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TEMPORAL_ADDRESS", temporal_env.client.service_client.config.target_host)
+    assert main([command[0], "no-such-run", *command[1:]]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "no-such-run" in err, err
+    assert len(err.strip().splitlines()) == 1, err
