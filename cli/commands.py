@@ -11,7 +11,7 @@ import argparse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from durable_agents.cli import approvals, control, inspection, start
+from durable_agents.cli import approvals, control, inspection, listing, start
 from durable_agents.runtime.settings import Settings
 
 Handler = Callable[[argparse.Namespace, Settings], Awaitable[int]]
@@ -54,6 +54,11 @@ def _report(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable")
 
 
+def _listing(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--all", action="store_true", help="closed runs too")
+    parser.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
+
+
 def _retry(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", help="workflow id of the earlier run")
     parser.add_argument(
@@ -82,6 +87,13 @@ COMMANDS = (
         synopsis="RUN",
         add_arguments=_run_id,
         handler=approvals.status,
+    ),
+    Command(
+        name="list",
+        help="runs, newest first: state, phase (awaiting_approval: which steps), title",
+        synopsis="[--all] [--limit N]",
+        add_arguments=_listing,
+        handler=listing.list_runs,
     ),
     Command(
         name="pending",

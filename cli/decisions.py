@@ -15,14 +15,14 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
+from durable_agents.cli.listing import WAITING, status_or_none, visible_status
 from durable_agents.cli.progress import OnApproval, approval_lines, compensation_line, step_line
 from durable_agents.contracts import (
-    WORKFLOW_NAME,
     ApprovalRecord,
     DecideRequest,
     PendingApproval,
-    RunStatus,
 )
+from durable_agents.contracts.visibility import AGENT_PHASE, AWAITING_APPROVAL
 
 
 class DecisionRefused(Exception):
@@ -57,9 +57,11 @@ async def decide(
 
 
 async def status_text(client: Client, run_id: str) -> str:
-    """A run's phase, steps and pending approvals, as printed by ``starter.py status``."""
-    handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(run_id)
-    status = await handle.query("status", result_type=RunStatus)
+    """A run's phase, steps and pending approvals, as printed by ``starter.py status``;
+    what visibility knows when no worker answers."""
+    status = await status_or_none(client, run_id)
+    if status is None:
+        return await visible_status(client, run_id)
     lines = [
         f"run {run_id}: {status.phase.value}, plan v{status.plan_version}, "
         f"{status.replans} re-plan(s), {status.usage.total_tokens} tokens"
@@ -81,15 +83,22 @@ async def status_text(client: Client, run_id: str) -> str:
 
 
 async def pending_text(client: Client) -> str:
-    """Every running agent run with a step awaiting a decision."""
-    query = f"WorkflowType = '{WORKFLOW_NAME}' AND ExecutionStatus = 'Running'"
+    """Every running agent run with a step awaiting a decision. A run that publishes its
+    phase is asked only when visibility says it waits, and is listed even when no worker
+    answers; one that does not (an older run, another client's) is asked."""
     blocks = []
-    async for execution in client.list_workflows(query):
-        handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(execution.id)
+    async for execution in client.list_workflows(WAITING):
+        phase = execution.typed_search_attributes.get(AGENT_PHASE)
+        if phase is not None and phase != AWAITING_APPROVAL:
+            continue
         try:
-            status = await asyncio.wait_for(handle.query("status", result_type=RunStatus), 5)
-        except (RPCError, TimeoutError):
-            continue  # no worker is serving it right now; it cannot be waiting visibly
+            status = await status_or_none(client, execution.id)
+        except RPCError:
+            continue  # ended meanwhile
+        if status is None:
+            if phase == AWAITING_APPROVAL:
+                blocks.append(await visible_status(client, execution.id))
+            continue
         blocks += [approval_lines(execution.id, p) for p in status.pending_approvals]
     return "\n".join(blocks) if blocks else "No step is awaiting approval."
 

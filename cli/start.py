@@ -30,8 +30,10 @@ from durable_agents.cli.server import open_client
 from durable_agents.contracts import RunEvent, RunInput, RunResult
 from durable_agents.examples.api import ExampleApi
 from durable_agents.examples.catalog import EXAMPLES, JOB_DONE_EVENT
+from durable_agents.runtime.connection import connect_config, explicit_address
 from durable_agents.runtime.settings import Settings
 from durable_agents.runtime.telemetry import configure_tracing, tracing_interceptors
+from durable_agents.runtime.visibility import search_attributes_ready
 from durable_agents.workflows.agent import AgentWorkflow
 
 
@@ -78,6 +80,10 @@ async def start_and_follow(
 ) -> int:
     """Start the workflow, serve it with a local worker if none runs, follow it to its end."""
     run_input.llm_task_queue = settings.llm_queue
+    own_server = explicit_address(connect_config(args.profile)) is None  # the local dev server
+    run_input.search_attributes = await search_attributes_ready(client, register=own_server)
+    sealed = client.data_converter.payload_codec is not None
+    run_input.visible_title = None if sealed else run_input.goal
     workflow_id = args.workflow_id or (
         f"agent-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
     )

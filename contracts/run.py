@@ -86,6 +86,16 @@ class RunInput(BaseModel):
         description="Recall lessons of similar runs for planning, and store this run's "
         "(needs the worker's DATABASE_URL)",
     )
+    search_attributes: bool = Field(
+        default=False,
+        description="The cluster has the agent's search attributes (contracts.visibility): "
+        "publish the phase and pending approvals to visibility",
+    )
+    visible_title: str | None = Field(
+        default=None,
+        description="AgentTitle to publish with them; None when payloads are sealed (the "
+        "goal must not reach visibility in plain text)",
+    )
     reuse: list[ReusedStep] = Field(
         default_factory=list, description="starter.py retry: outputs of an earlier run's steps"
     )
@@ -256,6 +266,11 @@ class Phase(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+    @property
+    def closed(self) -> bool:
+        """The run has ended (its outcome)."""
+        return self in (Phase.SUCCEEDED, Phase.FAILED, Phase.CANCELLED)
 
 
 class RunStatus(BaseModel):

@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from durable_agents.runtime.visibility import dev_server_args
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7233
 UI_PORT_OFFSET = 1000
@@ -64,6 +66,7 @@ def server_args(db_file: Path | None, port: int = DEFAULT_PORT) -> list[str]:
     """``temporal server start-dev`` arguments with the project's tuning."""
     args = ["server", "start-dev", "--ip", DEFAULT_HOST, "--port", str(port)]
     args += ["--ui-port", str(port + UI_PORT_OFFSET), "--log-level", "error", *SPEED_ARGS]
+    args += dev_server_args()  # the agent's search attributes, registered at start
     if db_file is not None:
         args += ["--db-filename", str(db_file), *SQLITE_ARGS]
     return args

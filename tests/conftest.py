@@ -27,6 +27,7 @@ from durable_agents.activities.http import HttpActions
 from durable_agents.activities.memory import MemoryActivities
 from durable_agents.activities.sql import SqlActions
 from durable_agents.runtime.devserver import SPEED_ARGS, find_temporal_cli
+from durable_agents.runtime.visibility import dev_server_args
 from durable_agents.runtime.workers import action_activities
 from durable_agents.workflows.agent import AgentWorkflow
 from tests.fake_llm import FakeLlm
@@ -51,7 +52,7 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=find_temporal_cli(),  # raises with install advice if absent
-        dev_server_extra_args=[*SPEED_ARGS, "--log-level", "error"],
+        dev_server_extra_args=[*SPEED_ARGS, *dev_server_args(), "--log-level", "error"],
         data_converter=pydantic_data_converter,
     )
     yield env

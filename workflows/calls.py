@@ -81,12 +81,20 @@ def step_calls(step: Step, scope: dict[str, object]) -> list[Call]:
     return calls
 
 
+# A small model computes inside references (measured: "${steps.read.output.revenue.max()}").
+REFERENCE_HINT = (
+    "; a reference only picks a value (${steps.<id>.output} or ${steps.<id>.output.<field>}):"
+    " compute totals, sorts and top N in a records step (compute, sort_by, limit)"
+)
+
+
 def _params(step: Step, scope: dict[str, object], item: int | None) -> ActionParams:
     where = "" if item is None else f"item {item}: "
     try:
         return CATALOG[step.action].params_model.model_validate(resolve(step.params, scope))
     except ReferenceProblem as exc:
-        raise CallFailed(f"{where}could not resolve a reference: {exc}") from None
+        hint = REFERENCE_HINT if "(" in str(exc) else ""
+        raise CallFailed(f"{where}could not resolve a reference: {exc}{hint}") from None
     except ValidationError as exc:
         detail = format_validation_error(exc)
         raise CallFailed(f"{where}params invalid after resolving: {detail}") from None

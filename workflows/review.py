@@ -24,10 +24,12 @@ from durable_agents.workflows.calls import activity_failure
 from durable_agents.workflows.completion import missing_files, per_group
 from durable_agents.workflows.deliverables import check, deliverables_for
 from durable_agents.workflows.digest import summarize_sinks
+from durable_agents.workflows.intent import asked_total, wrong_totals
 from durable_agents.workflows.run import Run
 from durable_agents.workflows.spending import Spending
 
 DELIVERABLES_CHECKED = "deliverables-v1"  # workflow.patched id: files read back and checked
+TOTALS_CHECKED = "totals-v1"  # workflow.patched id: the goal's kind of total is the one computed
 PER_GROUP_CHECKED = "per-group-v1"  # workflow.patched id: "per region" files hold per-group values
 INSPECT_TIMEOUT = timedelta(seconds=30)
 INSPECT_RETRY = RetryPolicy(maximum_attempts=3)
@@ -54,6 +56,8 @@ async def review_round(run: Run, spending: Spending) -> Review:
     deliverables = deliverables_for(run.input.goal, state.plans[-1].plan.deliverables, per)
     if deliverables and workflow.patched(DELIVERABLES_CHECKED):
         run.checks = await _read_back(run, deliverables)
+        if asked_total(run.input.goal) and workflow.patched(TOTALS_CHECKED):
+            run.checks = [_with_right_totals(run, c) for c in run.checks]
         failing = [c for c in run.checks if not c.passed]
         if failing:
             if planner_may_run:
@@ -103,6 +107,23 @@ async def _read_back(run: Run, deliverables: list[Deliverable]) -> list[Delivera
         problem = f"could not be read back: {activity_failure(exc)}"
         inspected = [Inspected(path=d.path, exists=True, problem=problem) for d in deliverables]
     return [check(d, i) for d, i in zip(deliverables, inspected, strict=True)]
+
+
+def _with_right_totals(run: Run, checked: DeliverableCheck) -> DeliverableCheck:
+    """The check, failed when a total that went into its file is not the one the goal
+    names (``workflows.intent``)."""
+    problems = []
+    for state in run.state.in_status(StepStatus.SUCCEEDED):
+        path = state.output.get("path") if isinstance(state.output, dict) else None
+        wrote = isinstance(path, str) and posixpath.normpath(path) == checked.path
+        if state.action in WRITERS and wrote:
+            problems += wrong_totals(
+                run.input.goal, state.id, run.state.definitions, run.dependencies
+            )
+    if not problems:
+        return checked
+    found = [f"{checked.path}: {problem}" for problem in problems]
+    return checked.model_copy(update={"passed": False, "problems": [*checked.problems, *found]})
 
 
 def _redo_makers(run: Run, failing: list[DeliverableCheck]) -> None:

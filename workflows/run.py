@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from durable_agents.contracts import (
@@ -25,11 +26,20 @@ from durable_agents.contracts import (
 from durable_agents.contracts.action_spec import HEARTBEAT_TIMEOUT, LLM_RETRY, LLM_TIMEOUT
 from durable_agents.contracts.deliverables import DeliverableCheck
 from durable_agents.contracts.run import RunState
+from durable_agents.contracts.visibility import (
+    AGENT_PENDING,
+    AGENT_PHASE,
+    AGENT_TITLE,
+    AWAITING_APPROVAL,
+    TITLE_CHARS,
+)
 from durable_agents.workflows.approvals import ApprovalDesk
 from durable_agents.workflows.calls import activity_failure
 from durable_agents.workflows.digest import approval_details, digest, event_details
 from durable_agents.workflows.plan_checks import fingerprint, step_dependencies
 from durable_agents.workflows.saga import Saga
+
+SEARCH_ATTRIBUTES_PATCH = "search-attributes-v1"  # workflow.patched id: publish to visibility
 
 
 class Run:
@@ -55,6 +65,7 @@ class Run:
         timeout = timedelta(seconds=run_input.policy.approval_timeout_seconds)
         self.desk = ApprovalDesk(timeout, on_change=self.show, audit=self.state.approvals)
         self.saga = Saga(self.state.undo)
+        self._published: tuple[str, tuple[str, ...]] | None = None  # in visibility now
 
     @property
     def steps(self) -> dict[str, StepState]:
@@ -77,6 +88,25 @@ class Run:
         waiting = [approval_details(run_id, p) for p in self.desk.pending.values()]
         waiting += [event_details(run_id, name) for name in self.awaited]
         workflow.set_current_details("\n\n".join([summary, *waiting]))
+        if self.input.search_attributes:
+            self.publish()
+
+    def publish(self) -> None:
+        """The phase (or awaiting_approval) and the waiting steps, to visibility: upserted
+        only when they change, so history gets one event per change."""
+        pending = sorted(self.desk.pending)
+        phase = AWAITING_APPROVAL if pending and not self.phase.closed else self.phase.value
+        shown = (phase, tuple(pending))
+        if shown == self._published or not workflow.patched(SEARCH_ATTRIBUTES_PATCH):
+            return
+        updates: list[SearchAttributeUpdate[Any]] = [
+            AGENT_PHASE.value_set(phase),
+            AGENT_PENDING.value_set(pending),
+        ]
+        if self._published is None and self.input.visible_title:
+            updates.append(AGENT_TITLE.value_set(self.input.visible_title[:TITLE_CHARS]))
+        workflow.upsert_search_attributes(updates)
+        self._published = shown
 
     async def unpaused(self) -> None:
         await workflow.wait_condition(lambda: not self.paused, timeout_summary="paused")

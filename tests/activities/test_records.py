@@ -16,7 +16,7 @@ from durable_agents.activities.formats import parse_csv
 from durable_agents.activities.prompts import catalog_text, plan_schema
 from durable_agents.activities.records import apply_records, apply_set_keys, as_records
 from durable_agents.contracts.actions import RecordsParams, SetKeysParams
-from tests.workflows.runs import assert_replays, plan, start
+from tests.workflows.runs import assert_replays, plan, run_failure, start
 
 SALES = parse_csv((Path(__file__).parents[2] / "data" / "sales.csv").read_text())
 
@@ -178,3 +178,21 @@ async def test_a_run_filters_totals_and_writes_with_records(
             )
     assert written == pytest.approx(expected)
     await assert_replays(handle)
+
+
+async def test_a_reference_that_computes_is_told_where_computing_belongs(
+    client: Client, task_queue: str, workspace: Path, agent_worker: Worker
+) -> None:
+    given = plan(
+        {"id": "read", "action": "file_read", "params": {"path": "data/sales.csv"}},
+        {
+            "id": "top",
+            "action": "records",
+            "params": {"input": "${steps.read.output.revenue.max()}"},
+            "depends_on": ["read"],
+        },
+    )
+    handle = await start(client, task_queue, workspace, plan=given, review=False)
+    failure = await run_failure(handle)
+    assert "could not resolve a reference" in str(failure.message)
+    assert "compute totals, sorts and top N in a records step" in str(failure.message)

@@ -14,6 +14,8 @@ from durable_agents.contracts.deliverables import Deliverable, Inspected
 from durable_agents.workflows.agent import AgentWorkflow
 from durable_agents.workflows.completion import per_group
 from durable_agents.workflows.deliverables import check, deliverables_for
+from durable_agents.workflows.intent import asked_total, wrong_totals
+from durable_agents.workflows.plan_checks import step_dependencies
 from tests.fake_llm import FakeLlm
 from tests.workflows.runs import (
     activity_types,
@@ -190,4 +192,74 @@ async def test_one_number_for_a_per_group_goal_goes_back_to_the_planner(
     assert "holds the number 2430, but the goal asks for a result per region" in feedback
     assert len(fake_llm.review_requests) == 1  # the reviewer never saw the wrong file
     assert result.status == "succeeded" and result.deliverables[0].passed
+    await assert_replays(handle)
+
+
+def test_the_goal_names_one_kind_of_total_and_a_records_step_must_compute_it() -> None:
+    assert asked_total("Find the largest revenue value in data/sales.csv") == "max"
+    assert asked_total("Count the users per city") == "count"
+    assert asked_total("Write the 3 rows with the highest revenue") == "max"
+    assert asked_total("Total the revenue, then write the largest region") is None  # two
+    assert asked_total("Convert data/sales.csv to JSON") is None
+    read = {"id": "read", "action": "file_read", "params": {"path": "data/sales.csv"}}
+
+    def made_by(compute: str) -> list[str]:
+        steps = plan(
+            read,
+            {
+                "id": "calc",
+                "action": "records",
+                "params": {"input": "${steps.read.output}", "compute": compute, "field": "revenue"},
+            },
+            {
+                "id": "write",
+                "action": "file_write",
+                "params": {"path": "out/max.json", "content": "${steps.calc.output}"},
+            },
+        ).steps
+        definitions = {s.id: s for s in steps}
+        dependencies = {s.id: step_dependencies(s) for s in steps}
+        return wrong_totals("Find the largest revenue", "write", definitions, dependencies)
+
+    assert made_by("sum") == [
+        'the goal asks for the largest (compute "max"), but step \'calc\' computed "sum"'
+    ]
+    assert made_by("max") == [] and made_by("rows") == []  # sorting and picking: not judged
+
+
+async def test_a_sum_written_for_the_largest_value_goes_back_to_the_planner(
+    client: Client, task_queue: str, workspace: Path, fake_llm: FakeLlm, agent_worker: Worker
+) -> None:
+    """Measured with the embedded model: 'the largest revenue value' planned as a sum,
+    2430 written, the reviewer accepted it. Now the computation is checked in code."""
+
+    def steps(compute: str) -> Plan:
+        return plan(
+            {"id": "read", "action": "file_read", "params": {"path": "data/sales.csv"}},
+            {
+                "id": "calc",
+                "action": "records",
+                "depends_on": ["read"],
+                "params": {"input": "${steps.read.output}", "compute": compute, "field": "revenue"},
+            },
+            {
+                "id": "write",
+                "action": "file_write",
+                "depends_on": ["calc"],
+                "params": {"path": "out/max.json", "content": "${steps.calc.output}"},
+            },
+        )
+
+    fake_llm.plans.extend([steps("sum"), steps("max")])
+    fake_llm.reviews.append(Review(verdict="done", answer="the largest is 400"))
+    goal = "Find the largest revenue value in data/sales.csv and write it to out/max.json"
+    handle = await start(client, task_queue, workspace, goal=goal)
+    await pending_approval(handle, "write")  # the new plan replaces the run's own file
+    await handle.signal(AgentWorkflow.approve, ApprovalDecision(step_id="write"))
+    result = await handle.result()
+    feedback = fake_llm.plan_requests[1].feedback or ""
+    assert "the goal asks for the largest (compute \"max\"), but step 'calc' computed" in feedback
+    assert len(fake_llm.review_requests) == 1
+    assert json.loads((workspace / "out/max.json").read_text()) == 400
+    assert result.status == "succeeded"
     await assert_replays(handle)

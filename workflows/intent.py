@@ -1,0 +1,68 @@
+"""Does the computation behind a deliverable match the one the goal names? A pure check
+over the goal's words and the recorded plan: "the largest revenue" written from a
+``records`` step that summed is a wrong file, whatever a reviewer model says (measured:
+the 1.5B model summed for "largest" and its reviewer accepted 2430 as the maximum).
+
+Only a goal that names exactly one kind of total is checked, and only ``records`` steps
+that compute a total: sorting, filtering and picking are never second-guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from durable_agents.contracts import Step
+
+_ASKED = {
+    "max": r"largest|highest|maximum|max|biggest|greatest",
+    "min": r"smallest|lowest|minimum|min",
+    "average": r"average|mean|avg",
+    "sum": r"total|totals|sum|summed",
+    "count": r"count|counts|how many|number of",
+}
+ASKED = {name: re.compile(rf"\b(?:{words})\b", re.IGNORECASE) for name, words in _ASKED.items()}
+TOTALS = frozenset(_ASKED)  # records computes that are totals
+WORDS = {
+    "max": "largest",
+    "min": "smallest",
+    "average": "average",
+    "sum": "total",
+    "count": "count",
+}
+
+
+def asked_total(goal: str) -> str | None:
+    """The one kind of total the goal asks for, or None (none, or several)."""
+    found = [name for name, pattern in ASKED.items() if pattern.search(goal)]
+    return found[0] if len(found) == 1 else None
+
+
+def wrong_totals(
+    goal: str,
+    writer: str,
+    definitions: Mapping[str, Step],
+    dependencies: Mapping[str, set[str]],
+) -> list[str]:
+    """Problems with the totals that went into what ``writer`` wrote: each ``records``
+    step among its sources that computes another total than the goal asks for."""
+    asked = asked_total(goal)
+    if asked is None:
+        return []
+    problems = []
+    seen: set[str] = set()
+    todo = list(dependencies.get(writer, set()))
+    while todo:
+        step_id = todo.pop()
+        if step_id in seen or step_id not in definitions:
+            continue
+        seen.add(step_id)
+        step = definitions[step_id]
+        compute = step.params.get("compute")
+        if step.action == "records" and compute in TOTALS and compute != asked:
+            problems.append(
+                f'the goal asks for the {WORDS[asked]} (compute "{asked}"), but step '
+                f"'{step_id}' computed \"{compute}\""
+            )
+        todo.extend(dependencies.get(step_id, set()))
+    return sorted(problems)
