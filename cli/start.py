@@ -30,7 +30,7 @@ from durable_agents.cli.server import open_client
 from durable_agents.contracts import RunEvent, RunInput, RunResult
 from durable_agents.examples.api import ExampleApi
 from durable_agents.examples.catalog import EXAMPLES, JOB_DONE_EVENT
-from durable_agents.runtime.connection import connect_config, explicit_address
+from durable_agents.runtime.connection import connect_config, explicit_address, llm_queue_for
 from durable_agents.runtime.settings import Settings
 from durable_agents.runtime.telemetry import configure_tracing, tracing_interceptors
 from durable_agents.runtime.visibility import search_attributes_ready
@@ -79,7 +79,7 @@ async def start_and_follow(
     api: ExampleApi | None,
 ) -> int:
     """Start the workflow, serve it with a local worker if none runs, follow it to its end."""
-    run_input.llm_task_queue = settings.llm_queue
+    run_input.llm_task_queue = await llm_queue_for(client, settings.task_queue, settings.llm_queue)
     own_server = explicit_address(connect_config(args.profile)) is None  # the local dev server
     run_input.search_attributes = await search_attributes_ready(client, register=own_server)
     sealed = client.data_converter.payload_codec is not None

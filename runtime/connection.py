@@ -66,16 +66,30 @@ async def connect(
     )
 
 
-async def pollers(client: Client, task_queue: str) -> list[datetime]:
-    """Last poll times of workers seen on ``task_queue`` (workflow tasks)."""
+async def pollers(
+    client: Client,
+    task_queue: str,
+    kind: TaskQueueType.ValueType = TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+) -> list[datetime]:
+    """Last poll times of workers seen on ``task_queue`` (workflow tasks, or ``kind``)."""
     response = await client.workflow_service.describe_task_queue(
         DescribeTaskQueueRequest(
-            namespace=client.namespace,
-            task_queue=TaskQueue(name=task_queue),
-            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+            namespace=client.namespace, task_queue=TaskQueue(name=task_queue), task_queue_type=kind
         )
     )
     return [p.last_access_time.ToDatetime(tzinfo=UTC) for p in response.pollers]
+
+
+async def llm_queue_for(client: Client, task_queue: str, llm_queue: str) -> str | None:
+    """Where a new run sends its LLM calls: ``llm_queue`` when a worker serves it, or when
+    no worker serves the run's queue yet (the starter's own worker serves both); None
+    (the run's own queue) when workers poll the run's queue but none the LLM queue: an
+    app that embeds ``AgentPlugin`` serves every activity on its one queue."""
+    if not await pollers(client, task_queue):
+        return llm_queue
+    if await pollers(client, llm_queue, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY):
+        return llm_queue
+    return None
 
 
 async def connect_when_ready(
