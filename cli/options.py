@@ -10,7 +10,10 @@ from durable_agents.examples.catalog import EXAMPLES
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     """Goal or plan, workspace, policy, budget, and how to start and follow the run."""
-    parser.add_argument("--goal", help="what to achieve, in plain language")
+    parser.add_argument(
+        "--goal", help='what to achieve, in plain language ("-": read it from standard input)'
+    )
+    parser.add_argument("--goal-file", type=Path, help="read the goal from this file")
     parser.add_argument("--plan", type=Path, help="run this plan (JSON file), skip planning")
     parser.add_argument(
         "--example",

@@ -7,6 +7,7 @@ costs one line of output and exit code 2 instead of a failed run in the history.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -40,6 +41,28 @@ def load_plan(path: Path, policy: Policy) -> Plan:
     return plan
 
 
+MAX_GOAL_CHARS = 20_000
+
+
+def read_goal(goal: str | None, goal_file: Path | None) -> str:
+    """The goal: ``--goal TEXT``, ``--goal -`` (standard input) or ``--goal-file PATH``."""
+    if goal is not None and goal_file is not None:
+        raise UsageProblem("give the goal once: --goal or --goal-file, not both")
+    if goal_file is not None:
+        try:
+            text = goal_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageProblem(f"cannot read goal file {goal_file}: {exc}") from exc
+    elif goal == "-":
+        text = sys.stdin.read()
+    else:
+        text = goal or ""
+    text = text.strip()
+    if len(text) > MAX_GOAL_CHARS:
+        raise UsageProblem(f"the goal has {len(text):,} characters; at most {MAX_GOAL_CHARS:,}")
+    return text
+
+
 def build_input(args: argparse.Namespace, example_api: str | None = None) -> RunInput:
     """The input of a new run (``example_api``: the URL of a running example API)."""
     try:
@@ -64,7 +87,7 @@ def build_input(args: argparse.Namespace, example_api: str | None = None) -> Run
     except ValidationError as exc:
         raise UsageProblem(f"budget: {format_validation_error(exc)}") from exc
     plan = load_plan(args.plan, policy) if args.plan else None
-    goal = (args.goal or "").strip()
+    goal = read_goal(args.goal, args.goal_file)
     if not goal and plan is None:
         raise UsageProblem('give a goal: --goal "what to achieve" (or a plan: --plan FILE)')
     if args.max_parallel < 1:

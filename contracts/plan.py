@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, JsonValue
+from pydantic import BaseModel, Field, JsonValue, model_validator
 
 from durable_agents.contracts.deliverables import Deliverable
 
@@ -48,7 +48,7 @@ class Step(BaseModel):
     """One node of the plan: an action with params, run once its dependencies succeed."""
 
     id: str = Field(pattern=STEP_ID_PATTERN, description="Unique snake_case id")
-    title: str = Field(description="Short human-readable title")
+    title: str = Field(default="", description="Short human-readable title (default: the id)")
     action: str = Field(description="Name of an action in the catalog")
     params: dict[str, JsonValue] = Field(default_factory=dict)
     depends_on: list[str] = Field(default_factory=list)
@@ -77,6 +77,13 @@ class Step(BaseModel):
         description="How to undo this step if the run fails or is cancelled afterwards",
     )
     expected_output: str = Field(default="", description="What the step should produce")
+
+    @model_validator(mode="after")
+    def _titled(self) -> Step:
+        """A plan written by hand may leave the title out: the id stands in."""
+        if not self.title:
+            self.title = self.id
+        return self
 
 
 class Plan(BaseModel):

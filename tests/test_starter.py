@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -17,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from durable_agents.cli import main
 from durable_agents.cli.app import parse_args
 from durable_agents.cli.manifest import PROMPTS, catalog_version
+from durable_agents.cli.run_input import read_goal
 from tests.scripted_llm import ScriptedLlm
 from tests.workflows.runs import DEMO_PLAN
 
@@ -40,6 +42,8 @@ def clean_env(**extra: str) -> dict[str, str]:
         (["--goal", "g", "--workspace", "/no/such/dir"], "workspace /no/such/dir is not a folder"),
         (["--goal", "g", "--max-steps", "0"], "budget: max_steps: Input should be greater"),
         (["--goal", "g", "--approval-timeout", "0"], "--approval-timeout must be more than 0"),
+        (["--goal", "g", "--goal-file", "/no/such"], "give the goal once: --goal or --goal-file"),
+        (["--goal-file", "/no/such/goal.txt"], "cannot read goal file /no/such/goal.txt"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -250,3 +254,14 @@ def test_a_command_about_an_unknown_run_is_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "no-such-run" in err, err
     assert len(err.strip().splitlines()) == 1, err
+
+
+def test_a_long_goal_comes_from_a_file_or_standard_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = "Read data/sales.csv,\ntotal the revenue per region,\nwrite out/r.json\n"
+    (tmp_path / "goal.txt").write_text(text)
+    assert read_goal(None, tmp_path / "goal.txt") == text.strip()
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+    assert read_goal("-", None) == text.strip()
+    assert read_goal("  plain  ", None) == "plain"
