@@ -37,6 +37,10 @@ class Deliverable(BaseModel):
     per: str | None = Field(
         default=None, description="What the goal asks one value for (per region): for messages"
     )
+    data_not_response: bool = Field(
+        default=False,
+        description="Not a whole HTTP response (status, headers, body): the goal wants data",
+    )
     non_empty: bool = Field(default=True, description="Not empty: no [], {}, '' or null")
     item_fields: list[str] = Field(
         default_factory=list, description="Every item (JSON list of objects, CSV row) has these"

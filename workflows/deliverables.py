@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 from collections.abc import Iterable
 
 from pydantic import JsonValue
@@ -27,21 +28,29 @@ MAX_EXAMPLES = 3  # offending items quoted per problem
 
 
 def deliverables_for(
-    goal: str, stated: Iterable[Deliverable], per: str | None = None
+    goal: str, stated: Iterable[Deliverable], per: str | None = None, data: bool = False
 ) -> list[Deliverable]:
     """What the run must produce: the plan's deliverables, and every file the goal names;
     with ``per`` (the goal asks for a result per group), a goal-named JSON file must hold
-    one value per group (a list or an object), not one number."""
+    one value per group (a list or an object), not one number; with ``data``, it must not
+    hold a whole HTTP response unless the goal speaks of headers or status."""
     found: dict[str, Deliverable] = {}
     for deliverable in stated:
         path = posixpath.normpath(deliverable.path)
         found[path] = deliverable.model_copy(update={"path": path})
+    wants_envelope = bool(_ENVELOPE_WORDS.search(goal))
     for path in promised_files(goal):
         named = Deliverable(path=path)
         if per is not None and named.file_format() == "json":
             named = named.model_copy(update={"shape": "collection", "per": per})
+        if data and not wants_envelope:
+            named = named.model_copy(update={"data_not_response": True})
         found.setdefault(path, named)
     return list(found.values())
+
+
+_ENVELOPE_WORDS = re.compile(r"\b(headers?|status|response)\b", re.IGNORECASE)
+RESPONSE_KEYS = frozenset({"status", "headers", "body"})  # what http_request returns
 
 
 def check(deliverable: Deliverable, inspected: Inspected) -> DeliverableCheck:
@@ -78,6 +87,15 @@ def _problems(deliverable: Deliverable, inspected: Inspected) -> list[str]:
     if deliverable.non_empty and _empty(content):
         return [f"{path} is empty ({shown(content) or 'no content'})"]
     problems: list[str] = []
+    if (
+        deliverable.data_not_response
+        and isinstance(content, dict)
+        and set(content) == RESPONSE_KEYS
+    ):
+        return [
+            f"{path} holds a whole HTTP response (status, headers, body), not its data: "
+            "write the response's body, ${steps.<id>.output.body}"
+        ]
     if not _has_shape(content, deliverable.shape):
         if deliverable.shape == "collection":
             per = f"per {deliverable.per}" if deliverable.per else "per group"

@@ -21,7 +21,7 @@ from durable_agents.contracts.deliverables import (
 from durable_agents.contracts.run import WorkflowActivity
 from durable_agents.workflows.budgets import FOR_LLM_CALL
 from durable_agents.workflows.calls import activity_failure
-from durable_agents.workflows.completion import missing_files, per_group
+from durable_agents.workflows.completion import missing_files, per_group, promised_files
 from durable_agents.workflows.deliverables import check, deliverables_for
 from durable_agents.workflows.digest import summarize_sinks
 from durable_agents.workflows.intent import asked_total, wrong_totals
@@ -29,6 +29,7 @@ from durable_agents.workflows.run import Run
 from durable_agents.workflows.spending import Spending
 
 DELIVERABLES_CHECKED = "deliverables-v1"  # workflow.patched id: files read back and checked
+RESPONSES_CHECKED = "responses-v1"  # workflow.patched id: a goal's file is data, not a response
 TOTALS_CHECKED = "totals-v1"  # workflow.patched id: the goal's kind of total is the one computed
 PER_GROUP_CHECKED = "per-group-v1"  # workflow.patched id: "per region" files hold per-group values
 INSPECT_TIMEOUT = timedelta(seconds=30)
@@ -53,7 +54,10 @@ async def review_round(run: Run, spending: Spending) -> Review:
         return Review(verdict="replan", answer=summary, feedback=f"{summary}. Fix this.")
     group = per_group(run.input.goal)
     per = group if group is not None and workflow.patched(PER_GROUP_CHECKED) else None
-    deliverables = deliverables_for(run.input.goal, state.plans[-1].plan.deliverables, per)
+    stated = state.plans[-1].plan.deliverables
+    named = promised_files(run.input.goal)
+    data = bool(named) and workflow.patched(RESPONSES_CHECKED)
+    deliverables = deliverables_for(run.input.goal, stated, per, data)
     if deliverables and workflow.patched(DELIVERABLES_CHECKED):
         run.checks = await _read_back(run, deliverables)
         if asked_total(run.input.goal) and workflow.patched(TOTALS_CHECKED):

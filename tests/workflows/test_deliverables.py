@@ -263,3 +263,17 @@ async def test_a_sum_written_for_the_largest_value_goes_back_to_the_planner(
     assert json.loads((workspace / "out/max.json").read_text()) == 400
     assert result.status == "succeeded"
     await assert_replays(handle)
+
+
+def test_a_goals_file_holds_data_not_a_whole_http_response() -> None:
+    response = {"status": 200, "headers": {"content-type": "application/json"}, "body": PARIS}
+    goal = "Fetch the users from http://api.test/users and save them to out/users.json"
+    [named] = deliverables_for(goal, [], data=True)
+    assert check(named, inspected(response)).problems == [
+        "out/users.json holds a whole HTTP response (status, headers, body), not its data: "
+        "write the response's body, ${steps.<id>.output.body}"
+    ]
+    assert check(named, inspected(PARIS)).passed
+    asked = "Fetch http://api.test/users and save the response with its headers to out/r.json"
+    [whole] = deliverables_for(asked, [], data=True)
+    assert check(whole, inspected(response)).passed  # the goal asked for the response
