@@ -3,6 +3,8 @@ plan version that keeps finished steps."""
 
 from __future__ import annotations
 
+from temporalio import workflow
+
 from durable_agents.contracts import (
     Phase,
     Plan,
@@ -25,6 +27,8 @@ from durable_agents.workflows.plan_checks import (
 )
 from durable_agents.workflows.run import Run
 from durable_agents.workflows.spending import Spending
+
+SAME_BLOCK_STOPS = "same-block-stops-v1"  # workflow.patched id: a repeated block ends planning
 
 
 def given_plan_problems(run: Run, plan: Plan) -> list[str]:
@@ -56,6 +60,7 @@ async def make_plan(run: Run, spending: Spending, request: PlanRequest, reason: 
     kept = {s.id: state.definitions[s.id] for s in state.in_status(StepStatus.SUCCEEDED)}
     errors: list[str] = []
     rejected: str | None = None
+    blocked_before: set[str] = set()
     for _ in range(run.input.max_plan_repairs + 1):
         run.set_phase(Phase.PLANNING)
         await run.unpaused()
@@ -74,15 +79,24 @@ async def make_plan(run: Run, spending: Spending, request: PlanRequest, reason: 
         fresh = draft.plan.model_copy(
             update={"steps": [s for s in draft.plan.steps if s.id not in kept]}
         )
+        blocked: list[str] = []
         errors = (
             validate_plan(fresh, kept)
             or nesting_problems(fresh, run.input.depth)
             or repeated_failures(fresh, state.hopeless)
-            or blocked_steps(fresh, run.input.policy, undo=judges_undo(*fresh.steps))
+            or (blocked := blocked_steps(fresh, run.input.policy, undo=judges_undo(*fresh.steps)))
         )
         if not errors:
             adopt(run, fresh, reason, kept)
             return
+        reasons = {error.split(": ", 1)[-1] for error in blocked}
+        if reasons and reasons == blocked_before and workflow.patched(SAME_BLOCK_STOPS):
+            raise run.failure(  # the goal needs what the policy forbids: asking again won't help
+                "the run's policy blocks what the goal needs (two plans in a row): "
+                + "; ".join(blocked),
+                "BlockedByPolicy",
+            )
+        blocked_before = reasons
     attempts = run.input.max_plan_repairs + 1
     raise run.failure(
         f"no valid plan after {attempts} attempts: " + "; ".join(errors), "InvalidPlan"

@@ -1,6 +1,13 @@
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
 from durable_agents.contracts import Compensation, Plan, Step
 from durable_agents.contracts.run import MAX_SUB_GOAL_DEPTH
 from durable_agents.workflows.plan_checks import nesting_problems, step_dependencies, validate_plan
+from tests.fake_llm import FakeLlm
+from tests.workflows.runs import assert_replays, plan, run_failure, start
 
 
 def step(step_id: str, action: str = "file_read", **params: object) -> Step:
@@ -157,3 +164,28 @@ def test_a_step_cannot_read_its_own_output() -> None:
         "step 'total' reads its own output (steps.total), which does not exist before it "
         "runs; reference an earlier step's output instead"
     ]
+
+
+async def test_planning_stops_when_two_plans_in_a_row_hit_the_same_block(
+    client: Client, task_queue: str, workspace: Path, fake_llm: FakeLlm, agent_worker: Worker
+) -> None:
+    """A POST to a private address the policy does not allow: asking the planner again
+    cannot help (measured: 4 plans, 14 minutes with the embedded model). Two is enough."""
+    for step_id in ("post", "send"):  # the ids differ, the block is the same
+        fake_llm.plans.append(
+            plan(
+                {
+                    "id": step_id,
+                    "action": "http_request",
+                    "params": {"url": "http://127.0.0.1:9/tickets", "method": "POST"},
+                }
+            )
+        )
+    handle = await start(client, task_queue, workspace, goal="POST a ticket to 127.0.0.1")
+    failure = await run_failure(handle)
+    assert "the run's policy blocks what the goal needs (two plans in a row)" in str(
+        failure.message
+    )
+    assert "--allow-host 127.0.0.1" in str(failure.message)
+    assert len(fake_llm.plan_requests) == 2
+    await assert_replays(handle)
