@@ -106,7 +106,11 @@ class AgentResources:
         self.activities = agent_activities(
             llm, HttpActions(http_client), sql, settings.memory_table
         )
-        self.pool = ThreadPoolExecutor(ACTIVITY_THREADS, thread_name_prefix="agent-activity")
+        # As many threads as activity slots (started only when used): a smaller pool made
+        # the SDK warn on every start, and a sync activity could wait for a thread while
+        # its timeout ran.
+        threads = max(ACTIVITY_THREADS, settings.max_activities)
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="agent-activity")
         # Closed in reverse order, each even if another fails; a second close does nothing.
         self._closing = AsyncExitStack()
         self._closing.push_async_callback(asyncio.to_thread, self.pool.shutdown)
