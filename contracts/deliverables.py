@@ -37,9 +37,10 @@ class Deliverable(BaseModel):
     per: str | None = Field(
         default=None, description="What the goal asks one value for (per region): for messages"
     )
-    data_not_response: bool = Field(
+    holds_data: bool = Field(
         default=False,
-        description="Not a whole HTTP response (status, headers, body): the goal wants data",
+        description="Holds data: not a whole HTTP response (status, headers, body), and "
+        "not the text null (a reference that matched nothing)",
     )
     non_empty: bool = Field(default=True, description="Not empty: no [], {}, '' or null")
     item_fields: list[str] = Field(

@@ -6,6 +6,7 @@ it ended without a result (and how its step should settle).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from pydantic import JsonValue, ValidationError
@@ -18,7 +19,13 @@ from durable_agents.contracts.artifacts import artifact_size, is_artifact
 from durable_agents.contracts.errors import format_validation_error
 from durable_agents.contracts.plan import FOREACH_MAX_ITEMS, Compensation, Step
 from durable_agents.contracts.run import StepStatus
-from durable_agents.workflows.references import ReferenceProblem, evaluate, resolve
+from durable_agents.rules.patches import applies
+from durable_agents.workflows.references import (
+    ReferenceProblem,
+    evaluate,
+    resolve,
+    split_references,
+)
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,42 @@ def step_calls(step: Step, scope: dict[str, object]) -> list[Call]:
     return calls
 
 
+EMPTY_REFERENCE_FAILS = "empty-reference-v1"  # patch id: a param's reference matching nothing fails
+
+
+def _matched_nothing(
+    params: dict[str, JsonValue], resolved: JsonValue, scope: dict[str, object]
+) -> str | None:
+    """Why a param that is one reference into a field got nothing (null), with what the
+    output has instead; None when every such param found a value. Measured: "write their
+    name" wrote null from ${steps.user.output.name}, the name being under .body."""
+    if not isinstance(resolved, dict):
+        return None
+    for key, raw in params.items():
+        if not isinstance(raw, str) or resolved.get(key) is not None:
+            continue
+        parts = split_references(raw)
+        if len(parts) != 1 or not parts[0][1] or not _INTO_OUTPUT.match(parts[0][0]):
+            continue
+        source = _INTO_OUTPUT.match(parts[0][0])
+        assert source is not None
+        output = evaluate(f"steps.{source[1]}.output", scope)
+        has = (
+            f"it has the keys {', '.join(list(output)[:20])}"
+            if isinstance(output, dict)
+            else f"it is {type(output).__name__}"
+        )
+        body = (
+            " (an HTTP response's data is under .body)"
+            if isinstance(output, dict) and "body" in output
+            else ""
+        )
+        return f"param {key!r}: {raw} matched nothing in steps.{source[1]}.output; {has}{body}"
+    return None
+
+
+_INTO_OUTPUT = re.compile(r"^\s*steps\.([A-Za-z][A-Za-z0-9_]*)\.output\s*[.\[]")
+
 # A small model computes inside references (measured: "${steps.read.output.revenue.max()}").
 REFERENCE_HINT = (
     "; a reference only picks a value (${steps.<id>.output} or ${steps.<id>.output.<field>}):"
@@ -91,7 +134,11 @@ REFERENCE_HINT = (
 def _params(step: Step, scope: dict[str, object], item: int | None) -> ActionParams:
     where = "" if item is None else f"item {item}: "
     try:
-        return CATALOG[step.action].params_model.model_validate(resolve(step.params, scope))
+        resolved = resolve(step.params, scope)
+        missing = _matched_nothing(step.params, resolved, scope)
+        if missing and applies(EMPTY_REFERENCE_FAILS):
+            raise CallFailed(f"{where}{missing}")
+        return CATALOG[step.action].params_model.model_validate(resolved)
     except ReferenceProblem as exc:
         hint = REFERENCE_HINT if "(" in str(exc) else ""
         raise CallFailed(f"{where}could not resolve a reference: {exc}{hint}") from None

@@ -44,13 +44,14 @@ def deliverables_for(
         if per is not None and named.file_format() == "json":
             named = named.model_copy(update={"shape": "collection", "per": per})
         if data and not wants_envelope:
-            named = named.model_copy(update={"data_not_response": True})
+            named = named.model_copy(update={"holds_data": True})
         found.setdefault(path, named)
     return list(found.values())
 
 
 _ENVELOPE_WORDS = re.compile(r"\b(headers?|status|response)\b", re.IGNORECASE)
 RESPONSE_KEYS = frozenset({"status", "headers", "body"})  # what http_request returns
+NULLS = frozenset({"null", "None", "undefined"})  # a text file holding only a missing value
 
 
 def check(deliverable: Deliverable, inspected: Inspected) -> DeliverableCheck:
@@ -84,14 +85,11 @@ def _problems(deliverable: Deliverable, inspected: Inspected) -> list[str]:
     if inspected.too_large:
         return []  # present; its content is not checked (``content_checked`` says so)
     content = inspected.content
-    if deliverable.non_empty and _empty(content):
+    nothing = deliverable.holds_data and isinstance(content, str) and content.strip() in NULLS
+    if deliverable.non_empty and (_empty(content) or nothing):
         return [f"{path} is empty ({shown(content) or 'no content'})"]
     problems: list[str] = []
-    if (
-        deliverable.data_not_response
-        and isinstance(content, dict)
-        and set(content) == RESPONSE_KEYS
-    ):
+    if deliverable.holds_data and isinstance(content, dict) and set(content) == RESPONSE_KEYS:
         return [
             f"{path} holds a whole HTTP response (status, headers, body), not its data: "
             "write the response's body, ${steps.<id>.output.body}"

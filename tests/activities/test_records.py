@@ -196,3 +196,27 @@ async def test_a_reference_that_computes_is_told_where_computing_belongs(
     failure = await run_failure(handle)
     assert "could not resolve a reference" in str(failure.message)
     assert "compute totals, sorts and top N in a records step" in str(failure.message)
+
+
+async def test_a_param_whose_reference_matches_nothing_fails_with_what_is_there(
+    client: Client, task_queue: str, workspace: Path, agent_worker: Worker
+) -> None:
+    """Measured: 'write their name' wrote null from ${steps.user.output.name}."""
+    (workspace / "data/user.json").write_text(json.dumps({"status": 200, "body": {"name": "Ann"}}))
+    given = plan(
+        {"id": "user", "action": "file_read", "params": {"path": "data/user.json"}},
+        {
+            "id": "save",
+            "action": "file_write",
+            "params": {"path": "out/name.txt", "content": "${steps.user.output.name}"},
+            "depends_on": ["user"],
+        },
+    )
+    handle = await start(client, task_queue, workspace, plan=given, review=False)
+    failure = await run_failure(handle)
+    assert (
+        "param 'content': ${steps.user.output.name} matched nothing in steps.user.output; "
+        "it has the keys status, body (an HTTP response's data is under .body)"
+    ) in str(failure.message)
+    assert not (workspace / "out/name.txt").exists()
+    await assert_replays(handle)

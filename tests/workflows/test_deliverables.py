@@ -277,3 +277,13 @@ def test_a_goals_file_holds_data_not_a_whole_http_response() -> None:
     asked = "Fetch http://api.test/users and save the response with its headers to out/r.json"
     [whole] = deliverables_for(asked, [], data=True)
     assert check(whole, inspected(response)).passed  # the goal asked for the response
+
+
+def test_a_text_file_holding_only_null_is_empty() -> None:
+    """Measured: 'write their name to out/user1.txt' wrote null (a reference into the
+    HTTP response that matched nothing); the reviewer accepted it."""
+    goal = "Look up user 1 at http://api.test/users/1 and write their name to out/user1.txt"
+    [named] = deliverables_for(goal, [], data=True)
+    result = check(named, inspected("null\n"))
+    assert result.problems == ["out/user1.txt is empty (null\n)"]
+    assert check(named, inspected("Ann\n")).passed
