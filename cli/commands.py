@@ -11,7 +11,7 @@ import argparse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from durable_agents.cli import approvals, control, inspection, listing, start
+from durable_agents.cli import approvals, control, inspection, listing, server, start
 from durable_agents.runtime.settings import Settings
 
 Handler = Callable[[argparse.Namespace, Settings], Awaitable[int]]
@@ -57,6 +57,10 @@ def _report(parser: argparse.ArgumentParser) -> None:
 def _listing(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--all", action="store_true", help="closed runs too")
     parser.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
+
+
+def _server(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=("start", "stop", "status"))
 
 
 def _retry(parser: argparse.ArgumentParser) -> None:
@@ -143,6 +147,13 @@ COMMANDS = (
         synopsis="RUN",
         add_arguments=_run_id,
         handler=inspection.watch,
+    ),
+    Command(
+        name="server",
+        help="the local Temporal dev server: start it, stop it, or is it running?",
+        synopsis="start|stop|status",
+        add_arguments=_server,
+        handler=server.server,
     ),
     Command(
         name="retry",

@@ -60,3 +60,27 @@ def stop_server(settings: Settings) -> int:
     pid = devserver.stop(settings.state_dir)
     print(f"Stopped the dev server (pid {pid})." if pid else "No dev server to stop.")
     return 0
+
+
+async def server(args: argparse.Namespace, settings: Settings) -> int:
+    """``server start|stop|status``: the local dev server this project runs."""
+    host, port = devserver.DEFAULT_HOST, devserver.DEFAULT_PORT
+    ui = f"http://{host}:{port + devserver.UI_PORT_OFFSET}"
+    if args.action == "stop":
+        return stop_server(settings)
+    running = devserver.port_open(host, port)
+    if args.action == "start":
+        if running:
+            print(f"A Temporal server already listens on {host}:{port} (Web UI: {ui}).")
+            return 0
+        pid = devserver.start_detached(settings.state_dir, port)
+        print(f"Started the Temporal dev server (pid {pid}, data in {settings.state_dir}).")
+        print(f"Temporal Web UI: {ui}")
+        return 0
+    pid_file = settings.state_dir / "temporal.pid"
+    ours = f" (started here, pid {pid_file.read_text().strip()})" if pid_file.exists() else ""
+    if running:
+        print(f"running: {host}:{port}{ours}; Web UI: {ui}; data in {settings.state_dir}")
+        return 0
+    print(f"stopped: nothing listens on {host}:{port}; start it: python starter.py server start")
+    return 1

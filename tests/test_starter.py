@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from durable_agents.cli import main
 from durable_agents.cli.app import parse_args
 from durable_agents.cli.manifest import PROMPTS, catalog_version
 from durable_agents.cli.run_input import read_goal
+from durable_agents.runtime import devserver
 from tests.scripted_llm import ScriptedLlm
 from tests.workflows.runs import DEMO_PLAN
 
@@ -265,3 +267,37 @@ def test_a_long_goal_comes_from_a_file_or_standard_input(
     monkeypatch.setattr(sys, "stdin", io.StringIO(text))
     assert read_goal("-", None) == text.strip()
     assert read_goal("  plain  ", None) == "plain"
+
+
+def test_the_local_dev_server_is_started_shown_and_stopped(tmp_path: Path) -> None:
+    env = clean_env(AGENT_STATE_DIR=str(tmp_path / "state"))
+
+    def server(action: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(REPO / "starter.py"), "server", action],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    if devserver.port_open(devserver.DEFAULT_HOST, devserver.DEFAULT_PORT):
+        # another server holds the port (a developer's): it is reported, never stopped
+        assert server("start").stdout.startswith("A Temporal server already listens")
+        assert server("status").stdout.startswith("running: 127.0.0.1:7233;")
+        assert server("stop").stdout.strip() == "No dev server to stop."
+        return
+    assert server("status").returncode == 1
+    try:
+        started = server("start")
+        assert started.returncode == 0 and "Started the Temporal dev server" in started.stdout
+        status = server("status")
+        assert status.returncode == 0 and "(started here, pid" in status.stdout
+    finally:
+        assert "Stopped the dev server" in server("stop").stdout
+    deadline = time.monotonic() + 30
+    while devserver.port_open(devserver.DEFAULT_HOST, devserver.DEFAULT_PORT):
+        assert time.monotonic() < deadline, "the dev server did not stop"
+        time.sleep(0.1)
+    assert server("status").stdout.startswith("stopped: nothing listens")
