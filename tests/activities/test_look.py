@@ -171,3 +171,14 @@ async def test_a_file_that_fails_to_read_is_skipped(
     monkeypatch.setattr(look_module, "_head", broken)
     seen = describe_files(str(workspace), "data/sales.csv and notes.txt")
     assert seen == ['notes.txt: text, 1 line; starts: "hello\\n"']
+
+
+def test_a_goal_naming_no_file_is_told_which_files_exist(workspace: Path) -> None:
+    """Measured: a POST goal with its body given planned a read of data/tickets.json."""
+    (workspace / ".env").write_text("SECRET=1")
+    (workspace / "data/notes.txt").write_text("hi")
+    seen = describe_files(str(workspace), 'POST {"title": "printer"} to http://x.test/tickets')
+    assert seen == [
+        "The goal names no existing workspace file. Files in the workspace: data/notes.txt, "
+        "data/sales.csv; read one only if the goal needs it, and no other (they do not exist)"
+    ]
