@@ -14,7 +14,15 @@ from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
-from durable_agents.contracts import CompensationRecord, Plan, RunResult, RunStatus, Step, StepState
+from durable_agents.contracts import (
+    ApprovalRecord,
+    CompensationRecord,
+    Plan,
+    RunResult,
+    RunStatus,
+    Step,
+    StepState,
+)
 from durable_agents.workflows.plan_checks import step_dependencies, steps_read
 
 WAIT_WORTH_NOTING_SECONDS = 1.0
@@ -25,9 +33,11 @@ class StepRow(BaseModel):
     action: str
     status: str
     attempts: int
-    seconds: float | None
+    seconds: float | None = Field(description="Working time: approval waits not counted")
     tokens: int
     cost_usd: float
+    approval_seconds: float | None = Field(default=None, description="Waited for a person")
+    reused_from: str | None = Field(default=None, description="A retry took its output")
 
 
 class Report(BaseModel):
@@ -55,6 +65,7 @@ class RunRecord:
     steps: list[StepState]
     plans: list[Plan]
     compensations: list[CompensationRecord] = field(default_factory=list)
+    approvals: list[ApprovalRecord] = field(default_factory=list)
 
 
 async def fetch_record(client: Client, run_id: str) -> RunRecord:
@@ -64,7 +75,8 @@ async def fetch_record(client: Client, run_id: str) -> RunRecord:
     label = state.name.lower() if state else "unknown"
     if state is WorkflowExecutionStatus.COMPLETED:
         result = await handle.result()
-        return RunRecord(label, result.steps, [v.plan for v in result.plans], result.compensations)
+        plans = [v.plan for v in result.plans]
+        return RunRecord(label, result.steps, plans, result.compensations, result.approvals)
     if state is WorkflowExecutionStatus.FAILED:
         try:
             await handle.result()
@@ -73,49 +85,82 @@ async def fetch_record(client: Client, run_id: str) -> RunRecord:
             if isinstance(cause, ApplicationError) and cause.details:
                 partial = RunResult.model_validate(cause.details[0])
                 plans = [v.plan for v in partial.plans]
-                return RunRecord(label, partial.steps, plans, partial.compensations)
+                return RunRecord(
+                    label, partial.steps, plans, partial.compensations, partial.approvals
+                )
     status = await handle.query("status", result_type=RunStatus)  # open (needs a worker)
     return RunRecord(
-        label, status.steps, [status.plan] if status.plan else [], status.compensations
+        label,
+        status.steps,
+        [status.plan] if status.plan else [],
+        status.compensations,
+        status.approvals,
     )
 
 
 async def fetch_report(client: Client, run_id: str) -> Report:
     """The report of any run."""
     record = await fetch_record(client, run_id)
-    return build_report(run_id, record.label, record.steps, record.plans)
+    return build_report(run_id, record.label, record.steps, record.plans, record.approvals)
 
 
-def _seconds(state: StepState) -> float | None:
-    if state.started_at and state.finished_at:
-        return (state.finished_at - state.started_at).total_seconds()
-    return None
+def _seconds(state: StepState, decided: datetime | None = None) -> float | None:
+    """The step's working time: from its start, or from the person's decision when it
+    waited for one, to its end; None for a step that did not run (or was reused)."""
+    if state.reused_from or not (state.started_at and state.finished_at):
+        return None
+    begun = decided if decided and decided > state.started_at else state.started_at
+    return (state.finished_at - begun).total_seconds()
 
 
-def build_report(run_id: str, status: str, steps: list[StepState], plans: list[Plan]) -> Report:
+def _decided(approvals: list[ApprovalRecord]) -> dict[str, datetime]:
+    """When each step's (last) approval came."""
+    found: dict[str, datetime] = {}
+    for record in approvals:
+        if record.outcome == "approved":
+            found[record.step_id] = max(record.at, found.get(record.step_id, record.at))
+    return found
+
+
+def build_report(
+    run_id: str,
+    status: str,
+    steps: list[StepState],
+    plans: list[Plan],
+    approvals: list[ApprovalRecord] | None = None,
+) -> Report:
     """Analyse a run's steps (the current plan's; superseded ones are not on its path)."""
     definitions: dict[str, Step] = {}
     for plan in plans:
         definitions.update({step.id: step for step in plan.steps})
     states = {state.id: state for state in steps}
-    rows = [
-        StepRow(
-            id=s.id,
-            action=s.action,
-            status=s.status.value,
-            attempts=s.attempts,
-            seconds=_seconds(s),
-            tokens=s.usage.total_tokens if s.usage else 0,
-            cost_usd=s.usage.cost_usd if s.usage else 0.0,
+    decided = _decided(approvals or [])
+    rows = []
+    for s in steps:
+        waited = decided.get(s.id)
+        rows.append(
+            StepRow(
+                id=s.id,
+                action=s.action,
+                status=s.status.value,
+                attempts=s.attempts,
+                seconds=_seconds(s, waited),
+                tokens=s.usage.total_tokens if s.usage else 0,
+                cost_usd=s.usage.cost_usd if s.usage else 0.0,
+                approval_seconds=(
+                    round((waited - s.started_at).total_seconds(), 3)
+                    if waited and s.started_at and waited > s.started_at
+                    else None
+                ),
+                reused_from=s.reused_from,
+            )
         )
-        for s in steps
-    ]
     depends = {
         key: step_dependencies(definitions[key]) & set(states)
         for key in states
         if key in definitions
     }
-    path, total = _critical_path(states, depends)
+    path, total = _critical_path(states, depends, decided)
     timed = sorted((r for r in rows if r.seconds is not None), key=lambda r: -(r.seconds or 0))
     starts = [s.started_at for s in steps if s.started_at]
     ends = [s.finished_at for s in steps if s.finished_at]
@@ -127,20 +172,27 @@ def build_report(run_id: str, status: str, steps: list[StepState], plans: list[P
         critical_path=path,
         critical_seconds=round(total, 3),
         slowest=[f"{r.id} ({r.seconds:.2f} s)" for r in timed[:3]],
-        waited=_waited(states, depends),
+        waited=_waited(states, depends)
+        + [
+            f"{r.id} waited {r.approval_seconds:.1f} s for approval"
+            for r in rows
+            if r.approval_seconds
+        ],
         needless_dependencies=_needless(definitions, states),
     )
 
 
 def _critical_path(
-    states: dict[str, StepState], depends: dict[str, set[str]]
+    states: dict[str, StepState],
+    depends: dict[str, set[str]],
+    decided: dict[str, datetime],
 ) -> tuple[list[str], float]:
-    """The dependency chain with the largest summed duration (a DAG, so memoised DFS)."""
+    """The dependency chain with the largest summed working time (a DAG, so memoised DFS)."""
     best: dict[str, tuple[float, list[str]]] = {}
 
     def longest(key: str) -> tuple[float, list[str]]:
         if key not in best:
-            own = _seconds(states[key]) or 0.0
+            own = _seconds(states[key], decided.get(key)) or 0.0
             before = max(
                 (longest(d) for d in depends.get(key, ()) if d in states), default=(0.0, [])
             )
@@ -194,10 +246,11 @@ def report_text(report: Report) -> str:
     )
     for row in report.steps:
         seconds = f"{row.seconds:.2f}" if row.seconds is not None else "-"
-        lines.append(
+        line = (
             f"{row.id[:24]:<24} {row.action[:14]:<14} {row.status:<10} {row.attempts:>5} "
             f"{seconds:>8} {row.tokens:>7} {row.cost_usd:>8.4f}"
         )
+        lines.append(line + (f"  reused from {row.reused_from}" if row.reused_from else ""))
     lines += [
         "",
         f"critical path ({report.critical_seconds:.2f} s): "

@@ -10,7 +10,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from durable_agents.cli.report import build_report, report_text
-from durable_agents.contracts import StepState, StepStatus, Usage
+from durable_agents.contracts import ApprovalRecord, StepState, StepStatus, Usage
 from tests.fake_llm import FakeLlm
 from tests.test_approvals_cli import starter
 from tests.workflows.runs import DEMO_PLAN, plan, start
@@ -31,6 +31,31 @@ def state(step_id: str, start: float, end: float, tokens: int = 0) -> StepState:
         finished_at=T0 + timedelta(seconds=end),
         usage=usage,
     )
+
+
+def test_approval_waits_are_not_working_time_and_reused_steps_say_so() -> None:
+    given = plan(
+        {"id": "read", "action": "file_read", "params": {"path": "x"}},
+        {"id": "post", "action": "http_request", "params": {"url": "${steps.read.output}"}},
+    )
+    reused = state("read", 0, 0.1).model_copy(update={"reused_from": "run-0"})
+    post = state("post", 1, 31)  # asked at 1 s, approved at 30 s, done at 31 s
+    approved = ApprovalRecord(
+        step_id="post",
+        outcome="approved",
+        by="ops",
+        at=T0 + timedelta(seconds=30),
+        args_hash="h",
+        via="update",
+    )
+    report = build_report("run-1", "completed", [reused, post], [given], [approved])
+    rows = {row.id: row for row in report.steps}
+    assert rows["post"].seconds == 1.0 and rows["post"].approval_seconds == 29.0
+    assert rows["read"].seconds is None and rows["read"].reused_from == "run-0"
+    assert "post waited 29.0 s for approval" in report.waited
+    assert report.critical_seconds == 1.0
+    text = report_text(report)
+    assert "reused from run-0" in text and "post waited 29.0 s for approval" in text
 
 
 def test_the_report_finds_the_path_the_waits_and_the_needless_dependencies() -> None:
