@@ -228,7 +228,9 @@ async def describe_tables(
         )
         size = _count(min(count, COUNT_CAP), "row", truncated=count > COUNT_CAP)
         listed = ", ".join(columns[table][:MAX_NAMES])
-        seen.append(shorten(f"table {table}: columns {listed}; {size}"))
+        seen.append(
+            shorten(f"PostgreSQL table {table} (read it with sql_query): columns {listed}; {size}")
+        )
     return seen
 
 

@@ -133,7 +133,8 @@ async def test_the_activity_describes_files_and_the_tables_the_goal_names(
     assert len(looked.observations) == 2
     assert looked.observations[0].startswith("data/sales.csv: CSV, 12 rows")
     assert looked.observations[1] == (
-        f"table {table}: columns id integer, customer text, amount numeric, status text; 3 rows"
+        f"PostgreSQL table {table} (read it with sql_query): columns id integer, customer text, "
+        "amount numeric, status text; 3 rows"
     )
 
 
