@@ -79,6 +79,28 @@ def per_group(goal: str) -> str | None:
     return None
 
 
+_EDIT_VERB = re.compile(
+    r"\b(?:set|sets|change|changes|update|updates|modify|edit|rename|replace|remove|add)\b",
+    re.IGNORECASE,
+)
+_IN_FILE = re.compile(
+    r"\b(?:in|of)\s+[`'\"]?(?P<path>[\w./-]*\w\.[A-Za-z0-9]{1,5})\b", re.IGNORECASE
+)
+
+
+def edited_files(goal: str) -> list[str]:
+    """Files the goal changes in place ("in data/config.json, set debug to true", "change
+    the port in data/config.json"): a step must write them back."""
+    if not _EDIT_VERB.search(goal) or promised_files(goal):
+        return []  # a goal that writes its result elsewhere leaves its inputs alone
+    found: list[str] = []
+    for match in _IN_FILE.finditer(goal):
+        path = posixpath.normpath(match.group("path"))
+        if path not in found and not path.startswith(("/", "..")):
+            found.append(path)
+    return found
+
+
 def written_files(states: Iterable[StepState]) -> set[str]:
     """Paths that succeeded ``file_write`` steps report having written."""
     written: set[str] = set()

@@ -21,7 +21,13 @@ from durable_agents.contracts.deliverables import (
 from durable_agents.contracts.run import WorkflowActivity
 from durable_agents.workflows.budgets import FOR_LLM_CALL
 from durable_agents.workflows.calls import activity_failure
-from durable_agents.workflows.completion import missing_files, per_group, promised_files
+from durable_agents.workflows.completion import (
+    edited_files,
+    missing_files,
+    per_group,
+    promised_files,
+    written_files,
+)
 from durable_agents.workflows.deliverables import check, deliverables_for
 from durable_agents.workflows.digest import summarize_sinks
 from durable_agents.workflows.intent import asked_total, wrong_totals
@@ -29,6 +35,7 @@ from durable_agents.workflows.run import Run
 from durable_agents.workflows.spending import Spending
 
 DELIVERABLES_CHECKED = "deliverables-v1"  # workflow.patched id: files read back and checked
+EDITS_WRITTEN = "edits-written-v1"  # workflow.patched id: a file the goal edits is written back
 RESPONSES_CHECKED = "responses-v1"  # workflow.patched id: a goal's file is data, not a response
 TOTALS_CHECKED = "totals-v1"  # workflow.patched id: the goal's kind of total is the one computed
 PER_GROUP_CHECKED = "per-group-v1"  # workflow.patched id: "per region" files hold per-group values
@@ -52,6 +59,14 @@ async def review_round(run: Run, spending: Spending) -> Review:
         if not planner_may_run:
             return Review(verdict="fail", answer=summary)
         return Review(verdict="replan", answer=summary, feedback=f"{summary}. Fix this.")
+    edited = edited_files(run.input.goal)
+    unwritten = [path for path in edited if path not in written_files(state.steps.values())]
+    if unwritten and planner_may_run and workflow.patched(EDITS_WRITTEN):
+        summary = (
+            f"the goal changes {', '.join(unwritten)}, but no step wrote it back: read it, "
+            "change it (set_keys for a JSON object), then file_write it to the same path"
+        )
+        return Review(verdict="replan", answer=summary, feedback=summary)
     group = per_group(run.input.goal)
     per = group if group is not None and workflow.patched(PER_GROUP_CHECKED) else None
     stated = state.plans[-1].plan.deliverables

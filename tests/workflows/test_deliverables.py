@@ -12,7 +12,7 @@ from temporalio.worker import Worker
 from durable_agents.contracts import ApprovalDecision, Plan, Review
 from durable_agents.contracts.deliverables import Deliverable, Inspected
 from durable_agents.workflows.agent import AgentWorkflow
-from durable_agents.workflows.completion import per_group
+from durable_agents.workflows.completion import edited_files, per_group
 from durable_agents.workflows.deliverables import check, deliverables_for
 from durable_agents.workflows.intent import asked_total, wrong_totals
 from durable_agents.workflows.plan_checks import step_dependencies
@@ -287,3 +287,47 @@ def test_a_text_file_holding_only_null_is_empty() -> None:
     result = check(named, inspected("null\n"))
     assert result.problems == ["out/user1.txt is empty (null\n)"]
     assert check(named, inspected("Ann\n")).passed
+
+
+def test_a_file_the_goal_edits_in_place_is_named() -> None:
+    assert edited_files("In data/config.json, set debug to true") == ["data/config.json"]
+    assert edited_files("Change the port in data/config.json to 9090") == ["data/config.json"]
+    assert edited_files("Remove the rows of data/s.csv below 100 and save them to out/k.csv") == []
+    assert edited_files("Count the rows in data/sales.csv") == []  # no edit verb
+
+
+async def test_an_edit_never_written_back_goes_back_to_the_planner(
+    client: Client, task_queue: str, workspace: Path, fake_llm: FakeLlm, agent_worker: Worker
+) -> None:
+    """Measured: config_debug read the file, set the key in memory, wrote nothing, and
+    the reviewer said the file was changed."""
+    (workspace / "data/config.json").write_text('{"debug": false, "port": 8080}')
+    read = {"id": "read", "action": "file_read", "params": {"path": "data/config.json"}}
+    change = {
+        "id": "change",
+        "action": "set_keys",
+        "depends_on": ["read"],
+        "params": {"input": "${steps.read.output}", "values": {"debug": True}},
+    }
+    write = {
+        "id": "write",
+        "action": "file_write",
+        "depends_on": ["change"],
+        "params": {"path": "data/config.json", "content": "${steps.change.output}"},
+    }
+    fake_llm.plans.extend([plan(read, change), plan(read, change, write)])
+    fake_llm.reviews.append(Review(verdict="done", answer="debug is on"))
+    handle = await start(
+        client, task_queue, workspace, goal="In data/config.json, set debug to true"
+    )
+    await pending_approval(handle, "write")  # replacing an existing file asks
+    await handle.signal(AgentWorkflow.approve, ApprovalDecision(step_id="write"))
+    result = await handle.result()
+    feedback = fake_llm.plan_requests[1].feedback or ""
+    assert "the goal changes data/config.json, but no step wrote it back" in feedback
+    assert json.loads((workspace / "data/config.json").read_text()) == {
+        "debug": True,
+        "port": 8080,
+    }
+    assert result.status == "succeeded"
+    await assert_replays(handle)
