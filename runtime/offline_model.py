@@ -162,10 +162,15 @@ def warm_prompt_prefixes(address: str, slots: Path) -> Warmed:
     them, else computed once and saved. A new process then skips reading them: a first
     plan took 40 s cold and 13 s restored (idle, two cores; restoring takes 0.1 s).
     Best effort: any problem leaves the slots cold, and the prompts are read as usual."""
-    names = [
-        f"prefix{slot}-{MODEL_SHA256[:16]}-{version('xllamacpp')}.bin"
-        for slot in range(PARALLEL_SLOTS)
+    prefixes = prompt_prefixes()
+    names = [  # a changed prompt or build gets new files; the old ones are removed
+        f"prefix{slot}-{MODEL_SHA256[:16]}-{version('xllamacpp')}-"
+        f"{hashlib.sha256(system['content'].encode()).hexdigest()[:12]}.bin"
+        for slot, system in enumerate(prefixes)
     ]
+    for stale in slots.glob("prefix*.bin"):
+        if stale.name not in names:
+            stale.unlink(missing_ok=True)
     try:
         with httpx.Client(base_url=address, timeout=PREFIX_TIMEOUT_SECONDS) as http:
             if all((slots / name).exists() for name in names):
@@ -177,7 +182,7 @@ def warm_prompt_prefixes(address: str, slots: Path) -> Warmed:
                 ]
                 if all(answer.is_success for answer in restored):
                     return "restored"
-            for slot, (name, system) in enumerate(zip(names, prompt_prefixes(), strict=True)):
+            for slot, (name, system) in enumerate(zip(names, prefixes, strict=True)):
                 http.post(
                     "/v1/chat/completions",
                     json={
