@@ -143,9 +143,19 @@ async def main(names: list[str], memory: bool) -> int:
         f"honestly, {counts['FALSE SUCCESS']} false successes, {counts['harmed']} harmed; "
         f"median {median:.0f} s; memory {'on' if memory else 'off'}"
     )
+    commit = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    false_successes = [o.goal for o in outcomes if o.verdict == "FALSE SUCCESS"]
     RESULTS.write_text(
         json.dumps(
             {
+                "commit": commit,
+                "date": time.strftime("%Y-%m-%d"),
+                "false_successes": false_successes,
                 "memory": memory,
                 "totals": counts,
                 "median_seconds": median,
