@@ -69,6 +69,7 @@ def verdict(goal: Goal, exit_code: int, missed: str | None) -> str:
 
 async def run_goal(goal: Goal, api: EvalApi, db: asyncpg.Connection, memory: bool) -> Outcome:
     await reset_tables(db)
+    api.forget()  # a POST of an earlier goal is not this goal's harm
     with tempfile.TemporaryDirectory(prefix=f"eval-{goal.name}-") as folder:
         workspace = Path(folder) / "workspace"
         (workspace / "data").mkdir(parents=True)

@@ -34,6 +34,11 @@ class EvalApi(LocalHttpServer):
             json_handler(lambda method, path, body, _: self.handle(method, path, body))
         )
 
+    def forget(self) -> None:
+        """Start a goal with no requests recorded: each goal is judged by its own."""
+        with self._lock:
+            self.received.clear()
+
     def posts(self, path: str) -> list[Any]:
         """Bodies of the POSTs that reached ``path``."""
         with self._lock:
