@@ -8,6 +8,10 @@ anything inside a virtual environment (a folder holding ``pyvenv.cfg``) and targ
 are the workspace itself or a folder. A workspace that holds the agent's own code, or a
 path inside the agent's state folder (AGENT_STATE_DIR, AGENT_ARTIFACT_DIR), is refused
 (``UnsafeWorkspace``, ``ProtectedPath``). All of these errors are non-retryable.
+
+The workspace is an absolute folder, or ``worker:NAME``: a folder under the worker's
+AGENT_WORKSPACE_ROOT (``activities.named_workspace``), for a worker that does not share
+the starter's file system.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pathlib import Path
 from temporalio.exceptions import ApplicationError
 
 from durable_agents.activities.errors import action_error
+from durable_agents.activities.named_workspace import resolve_named, worker_relative
 from durable_agents.rules.paths import ENV_RULE, protected_rule
 
 AGENT_CODE = Path(__file__).resolve().parents[1]  # the folder holding activities/, workflows/
@@ -50,9 +55,16 @@ def holds_agent_code(folder: Path) -> bool:
     return inside == "." or protected_rule(inside, writing=True) is None
 
 
+def _real_root(workspace: str) -> Path:
+    """The real folder of a workspace as the run names it (a folder or ``worker:NAME``)."""
+    if worker_relative(workspace) is not None:
+        return resolve_named(workspace)
+    return Path(workspace).resolve()
+
+
 def workspace_root(workspace: str) -> Path:
     """The real workspace folder; refused when it holds the agent's own code."""
-    root = Path(workspace).resolve()
+    root = _real_root(workspace)
     if holds_agent_code(root):
         raise action_error(
             f"the workspace {root} contains the agent's own code ({AGENT_CODE}); file steps "
@@ -129,7 +141,7 @@ def writable_file(workspace: str, relative: str, action: str) -> Path:
     """Where a file action may create or replace a file: confined, not protected, not the
     workspace itself and not a folder (checked before any temporary file exists)."""
     path = confine(workspace, relative, writing=True)
-    root = Path(workspace).resolve()
+    root = _real_root(workspace)
     if path == root or relative.rstrip().endswith(("/", "\\")) or path.is_dir():
         raise action_error(
             f"path {relative!r} is {'the workspace itself' if path == root else 'a folder'}; "
@@ -142,7 +154,7 @@ def writable_file(workspace: str, relative: str, action: str) -> Path:
 
 def relative_name(workspace: str, path: Path) -> str:
     """How a path inside the workspace is shown back to the planner."""
-    return path.relative_to(Path(workspace).resolve()).as_posix()
+    return path.relative_to(_real_root(workspace)).as_posix()
 
 
 def visible(relative: str) -> bool:

@@ -24,10 +24,11 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-wait", action="store_true", help="print the run id and exit")
     parser.add_argument(
         "--workspace",
-        type=Path,
         default=None,
         help="folder file steps are confined to (default: ./workspace, created with the "
-        "demo's data/sales.csv); never a folder holding the agent's own code",
+        "demo's data/sales.csv); never a folder holding the agent's own code. "
+        "worker:NAME is the folder NAME under the worker's AGENT_WORKSPACE_ROOT, for a "
+        "worker in a container or on another machine (worker: alone is that root)",
     )
     parser.add_argument(
         "--max-parallel", type=int, default=4, help="calls (steps, foreach items) run at once"

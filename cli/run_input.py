@@ -12,13 +12,19 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from durable_agents.activities.named_workspace import worker_relative
 from durable_agents.cli.errors import UsageProblem
 from durable_agents.cli.policy_file import PolicyFileProblem, load_policy
 from durable_agents.contracts import Budget, Plan, Policy, RunInput
 from durable_agents.contracts.errors import format_validation_error
 from durable_agents.examples.catalog import EXAMPLE_POLICY, EXAMPLES, Example, prepare_workspace
 from durable_agents.rules.policy import blocked_steps
-from durable_agents.runtime.workspace import WorkspaceProblem, ready_workspace, workspace_path
+from durable_agents.runtime.workspace import (
+    WorkspaceProblem,
+    ready_run_workspace,
+    ready_workspace,
+    workspace_name,
+)
 from durable_agents.workflows.plan_checks import validate_plan
 
 
@@ -96,7 +102,7 @@ def build_input(args: argparse.Namespace, example_api: str | None = None) -> Run
     try:
         run_input = RunInput(
             goal=goal or f"Run the plan in {args.plan}",
-            workspace=str(workspace_path(args.workspace)),
+            workspace=workspace_name(args.workspace),
             plan=plan,
             review=review,
             max_parallel=args.max_parallel,
@@ -106,13 +112,14 @@ def build_input(args: argparse.Namespace, example_api: str | None = None) -> Run
         )
     except ValidationError as exc:  # e.g. a goal over the limit, or --max-parallel too high
         raise UsageProblem(format_validation_error(exc)) from exc
-    return run_input.model_copy(update={"workspace": str(checked_workspace(args))})
+    return run_input.model_copy(update={"workspace": checked_workspace(args)})
 
 
-def checked_workspace(args: argparse.Namespace) -> Path:
-    """``--workspace`` or the default ./workspace (created), refused if unusable."""
+def checked_workspace(args: argparse.Namespace) -> str:
+    """``--workspace`` (a folder or ``worker:NAME``) or the default ./workspace (created),
+    refused if unusable."""
     try:
-        return ready_workspace(args.workspace)
+        return ready_run_workspace(args.workspace)
     except WorkspaceProblem as exc:
         raise UsageProblem(str(exc)) from exc
 
@@ -121,7 +128,15 @@ def example_input(
     args: argparse.Namespace, example: Example, api_url: str | None, policy: Policy
 ) -> RunInput:
     """A shipped example: its plan and (unless --policy is given) its policy, no review."""
-    workspace = checked_workspace(args)
+    if args.workspace is not None and worker_relative(args.workspace) is not None:
+        raise UsageProblem(
+            f"--example {example.name} puts its data in a workspace on this machine; "
+            "give a local --workspace (or none) instead of a worker: name"
+        )
+    try:
+        workspace = ready_workspace(Path(args.workspace) if args.workspace is not None else None)
+    except WorkspaceProblem as exc:
+        raise UsageProblem(str(exc)) from exc
     if example.uses_api and args.no_wait:
         raise UsageProblem(
             f"--example {example.name} needs the starter to serve its API; drop --no-wait"

@@ -62,7 +62,10 @@ class RunInput(BaseModel):
     """Everything a run needs, pinned at start so replays decide the same way."""
 
     goal: str = Field(min_length=1, max_length=20_000)
-    workspace: str = Field(description="Absolute folder that file actions are confined to")
+    workspace: str = Field(
+        description="Absolute folder that file actions are confined to, or worker:NAME: "
+        "the folder NAME under the worker's AGENT_WORKSPACE_ROOT"
+    )
     plan: Plan | None = Field(default=None, description="A given plan skips LLM planning")
     review: bool = Field(default=True, description="Ask the LLM to judge the results")
     max_parallel: int = Field(default=4, ge=1, le=64)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from durable_agents.activities.named_workspace import ROOT_ENV
 from durable_agents.contracts import TASK_QUEUE
 
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -50,6 +51,10 @@ class Settings:
     # (AGENT_MEMORY=0 turns it off).
     memory: bool | None = None
     memory_table: str = "agent_lessons"
+    # The folder runs started with ``--workspace worker:NAME`` resolve NAME under
+    # (AGENT_WORKSPACE_ROOT); the file activities read the same variable when they run,
+    # as they do AGENT_STATE_DIR. Checked here so a relative value stops the worker.
+    workspace_root: Path | None = None
 
     @property
     def memory_enabled(self) -> bool:
@@ -72,7 +77,7 @@ class Settings:
         AGENT_STATE_DIR, DATABASE_URL, PLANNER_STEP_OPTIONS, AGENT_LLM_TASK_QUEUE,
         AGENT_MAX_ACTIVITIES, AGENT_MAX_WORKFLOW_TASKS, AGENT_MAX_LLM_CALLS,
         AGENT_ARTIFACT_DIR, AGENT_ARTIFACT_THRESHOLD_BYTES, AGENT_MEMORY,
-        AGENT_MEMORY_TABLE. Secrets
+        AGENT_MEMORY_TABLE, AGENT_WORKSPACE_ROOT. Secrets
         (OPENAI_API_KEY, DATABASE_URL) may instead come from a file named by <NAME>_FILE,
         e.g. a Docker or Kubernetes secret."""
         env = os.environ if env is None else env
@@ -97,6 +102,7 @@ class Settings:
             artifact_threshold=_positive(env, "AGENT_ARTIFACT_THRESHOLD_BYTES", 256_000),
             memory=_flag(env, "AGENT_MEMORY"),
             memory_table=env.get("AGENT_MEMORY_TABLE") or "agent_lessons",
+            workspace_root=_absolute(env, ROOT_ENV),
         )
 
     @property
@@ -112,6 +118,13 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
     if not value.isdigit() or int(value) < 1:
         raise SettingsProblem(f"{name} must be a whole number of at least 1, got {value!r}")
     return int(value)
+
+
+def _absolute(env: Mapping[str, str], name: str) -> Path | None:
+    value = env.get(name) or None
+    if value is not None and not Path(value).is_absolute():
+        raise SettingsProblem(f"{name} must be an absolute folder, got {value!r}")
+    return Path(value) if value is not None else None
 
 
 def secret(env: Mapping[str, str], name: str) -> str | None:

@@ -48,10 +48,11 @@ async def _serve(settings: Settings, client: Client) -> None:
         loop.add_signal_handler(signum, stop.set)
     async with agent_worker(client, settings):
         logging.info(
-            "worker polling task queue %r on %s; LLM: %s",
+            "worker polling task queue %r on %s; LLM: %s; workspace root: %s",
             settings.task_queue,
             client.service_client.config.target_host,
             LlmProvider(settings).describe(),
+            settings.workspace_root or "none (runs name absolute folders)",
         )
         await stop.wait()
     logging.info("worker stopped")

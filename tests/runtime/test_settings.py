@@ -31,3 +31,11 @@ def test_secrets_may_come_from_files(tmp_path: Path) -> None:
     assert "sk-from-file" not in repr(settings)
     with pytest.raises(SettingsProblem, match="DATABASE_URL_FILE=/no/such: cannot read it"):
         Settings.from_env({"DATABASE_URL_FILE": "/no/such"})
+
+
+def test_the_workspace_root_is_an_absolute_folder_or_unset() -> None:
+    assert Settings.from_env({}).workspace_root is None
+    root = Settings.from_env({"AGENT_WORKSPACE_ROOT": "/workspace"}).workspace_root
+    assert root == Path("/workspace")
+    with pytest.raises(SettingsProblem, match="AGENT_WORKSPACE_ROOT must be an absolute folder"):
+        Settings.from_env({"AGENT_WORKSPACE_ROOT": "workspace"})

@@ -72,3 +72,54 @@ async def test_the_readme_demo_plan_runs_in_the_default_workspace(
     assert done.returncode == 0, done.stdout + done.stderr
     assert totals(tmp_path / "workspace/out/revenue.json") == EXPECTED
     assert sorted(p.name for p in tmp_path.iterdir()) == [".agent-state", "workspace"]
+
+
+@pytest.mark.parametrize(
+    ("workspace", "problem"),
+    [("worker:../x", "has a '..' part"), ("worker:/srv/x", "is an absolute path")],
+)
+def test_a_worker_name_that_leaves_the_root_is_refused_before_the_run(
+    workspace: str, problem: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--goal", "g", "--workspace", workspace]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"workspace {workspace} {problem}" in err and len(err.splitlines()) == 1
+    assert main(["--example", "data_pipeline", "--workspace", "worker:a"]) == 2
+    assert "instead of a worker: name" in capsys.readouterr().err
+
+
+async def test_a_run_started_with_a_worker_name_works_in_the_workers_root(
+    temporal_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """Starter and worker do not share paths: the starter's folder has no workspace, the
+    worker's root (AGENT_WORKSPACE_ROOT) has projects/a, and the run works there."""
+    root, host = tmp_path / "worker-root", tmp_path / "host"
+    (root / "projects/a/data").mkdir(parents=True)
+    (root / "projects/a/data/sales.csv").write_text((REPO / "data/sales.csv").read_text())
+    host.mkdir()
+    env = clean_env(
+        TEMPORAL_ADDRESS=temporal_env.client.service_client.config.target_host,
+        AGENT_TASK_QUEUE=f"ws-{uuid.uuid4().hex[:8]}",
+        AGENT_STATE_DIR=str(tmp_path / ".agent-state"),
+        AGENT_WORKSPACE_ROOT=str(root),
+    )
+    plan = str(REPO / "examples/revenue_plan.json")
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "starter.py"),
+            "--plan",
+            plan,
+            "--workspace",
+            "worker:projects/a",
+        ],
+        cwd=host,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert totals(root / "projects/a/out/revenue.json") == EXPECTED
+    assert list(host.iterdir()) == []  # no ./workspace made on the starter's side
