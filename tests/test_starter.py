@@ -109,7 +109,7 @@ async def test_goal_runs_end_to_end_as_a_subprocess(
     assert done.returncode == 0, done.stdout + done.stderr
     assert "[+] succeeded write: write" in done.stdout
     assert "Answer:\nNorth 643, South 379.5" in done.stdout
-    assert "present out/revenue.json: written and readable" in done.stdout
+    assert "checked out/revenue.json: present, and its content passed its checks" in done.stdout
     assert "3 steps, 1 plan version(s), 3 LLM calls, 360 tokens" in done.stdout
     assert totals(workspace / "out/revenue.json") == EXPECTED
     assert scripted_llm.kinds() == ["plan", "plan", "review"]
