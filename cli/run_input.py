@@ -47,9 +47,6 @@ def load_plan(path: Path, policy: Policy) -> Plan:
     return plan
 
 
-MAX_GOAL_CHARS = 20_000
-
-
 def read_goal(goal: str | None, goal_file: Path | None) -> str:
     """The goal: ``--goal TEXT``, ``--goal -`` (standard input) or ``--goal-file PATH``."""
     if goal is not None and goal_file is not None:
@@ -63,10 +60,7 @@ def read_goal(goal: str | None, goal_file: Path | None) -> str:
         text = sys.stdin.read()
     else:
         text = goal or ""
-    text = text.strip()
-    if len(text) > MAX_GOAL_CHARS:
-        raise UsageProblem(f"the goal has {len(text):,} characters; at most {MAX_GOAL_CHARS:,}")
-    return text
+    return text.strip()  # its length is checked with the rest of RunInput
 
 
 def build_input(args: argparse.Namespace, example_api: str | None = None) -> RunInput:
