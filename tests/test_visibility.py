@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client, WorkflowHandle
 
 from durable_agents.contracts.visibility import AGENT_PENDING, AGENT_PHASE, AGENT_TITLE
@@ -50,6 +51,9 @@ async def test_a_waiting_run_is_found_and_shown_while_its_worker_is_down(
         )
         await pending_approval(handle, "post")
         assert await visible(handle, "awaiting_approval") == ["post"]
+        metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+        # the Web UI's details: the arguments indented, one per line, not one clipped line
+        assert '\n  "method": "POST",\n' in metadata.current_details
     # the worker is gone: visibility still knows, and the CLI says what it knows
     status = await starter(client, "status", handle.id)
     assert status.returncode == 0, status.stderr

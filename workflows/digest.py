@@ -52,6 +52,18 @@ def kind(pending: PendingApproval) -> str:
     return f"{pending.action}, {pending.risk.value}" if pending.risk else pending.action
 
 
+ARGUMENTS_CHARS = 4000  # of a waiting step's arguments in the Web UI's details
+
+
+def shown_arguments(arguments: JsonValue) -> str:
+    """The arguments as a person reads them: indented JSON (a POST's body on its own
+    lines, not one clipped line), cut only when very long."""
+    text = json.dumps(arguments, ensure_ascii=False, indent=2)
+    if len(text) <= ARGUMENTS_CHARS:
+        return text
+    return f"{text[:ARGUMENTS_CHARS]}\n... ({len(text) - ARGUMENTS_CHARS} more characters)"
+
+
 def approval_details(workflow_id: str, pending: PendingApproval) -> str:
     """Markdown for the Web UI: what waits, its exact arguments, how to decide."""
     payload = json.dumps({"step_id": pending.step_id, "note": "..."})
@@ -59,7 +71,7 @@ def approval_details(workflow_id: str, pending: PendingApproval) -> str:
     return (
         f"**Awaiting approval: {pending.step_id}** ({kind(pending)}): "
         f"{pending.reason}. Arguments (hash {pending.args_hash}):\n\n"
-        f"```json\n{preview(pending.arguments, 1500)}\n```\n\n"
+        f"```json\n{shown_arguments(pending.arguments)}\n```\n\n"
         f"Approve: `{signal} approve`\n\nReject: `{signal} reject`\n\n"
         f"Or in this UI: Send a Signal named approve or reject with input `{payload}`. "
         f"Denied automatically at {pending.deadline:%Y-%m-%d %H:%M:%S} UTC."
