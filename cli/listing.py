@@ -11,6 +11,7 @@ from typing import Any
 from temporalio.client import Client, WorkflowExecution, WorkflowHandle
 from temporalio.service import RPCError
 
+from durable_agents.cli.errors import UsageProblem
 from durable_agents.cli.server import running_server
 from durable_agents.contracts import WORKFLOW_NAME, RunStatus
 from durable_agents.contracts.visibility import (
@@ -76,6 +77,8 @@ async def visible_status(client: Client, run_id: str) -> str:
 
 async def list_runs(args: argparse.Namespace, settings: Settings) -> int:
     """``list``: recent runs, newest first, with their phase and what they wait for."""
+    if args.limit < 1:
+        raise UsageProblem("--limit must be at least 1")
     client = await running_server(args)
     query = f"WorkflowType = '{WORKFLOW_NAME}'"
     if not args.all:

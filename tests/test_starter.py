@@ -46,6 +46,7 @@ def clean_env(**extra: str) -> dict[str, str]:
         (["--goal", "g", "--approval-timeout", "0"], "--approval-timeout must be more than 0"),
         (["--goal", "g", "--goal-file", "/no/such"], "give the goal once: --goal or --goal-file"),
         (["--goal-file", "/no/such/goal.txt"], "cannot read goal file /no/such/goal.txt"),
+        (["list", "--limit", "0"], "--limit must be at least 1"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
