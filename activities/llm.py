@@ -61,6 +61,9 @@ REVIEW_MAX_TOKENS = 800
 RECOVER_MAX_TOKENS = 1000
 AGENT_TURN_MAX_TOKENS = 1500
 TEMPERATURE = 0.2
+VARIATION_WARMTH = 0.2  # per re-plan or repair: a warmer answer is less likely the same
+MAX_TEMPERATURE = 0.8
+SEED_STRIDE = 1000  # seeds of variations never meet those of retried attempts
 
 
 class ChatProvider(Protocol):
@@ -96,19 +99,26 @@ class LlmActivities:
         *,
         max_tokens: int,
         response_format: dict[str, Any] | None = None,
+        variation: int = 0,
     ) -> tuple[str, Usage, str | None]:
         """One completion: (content, usage, finish_reason); provider errors translated."""
         extra: dict[str, Any] = {"response_format": response_format} if response_format else {}
-        message, usage, finish = await self._complete(messages, max_tokens=max_tokens, **extra)
+        message, usage, finish = await self._complete(
+            messages, max_tokens=max_tokens, variation=variation, **extra
+        )
         return message.content or "", usage, finish
 
     async def _complete(
-        self, messages: list[dict[str, Any]], *, max_tokens: int, **extra: Any
+        self, messages: list[dict[str, Any]], *, max_tokens: int, variation: int = 0, **extra: Any
     ) -> tuple[ChatCompletionMessage, Usage, str | None]:
-        """One completion's message, usage and finish_reason; provider errors translated."""
+        """One completion's message, usage and finish_reason; provider errors translated.
+        ``variation`` > 0 (a repair, a re-plan) samples with another seed and warmer."""
+        temperature = min(TEMPERATURE + VARIATION_WARMTH * variation, MAX_TEMPERATURE)
         if self._provider.seed is not None:
             # Same seed, same answer: a retry must sample differently to be worth making.
-            extra["seed"] = self._provider.seed + activity.info().attempt - 1
+            extra["seed"] = (
+                self._provider.seed + activity.info().attempt - 1 + SEED_STRIDE * variation
+            )
         progress = Writing()
         try:
             # beats also while the offline model loads (~10 s); they carry the progress
@@ -122,7 +132,7 @@ class LlmActivities:
                         "gen_ai.system": "openai",
                         "gen_ai.request.model": model,
                         "gen_ai.request.max_tokens": max_tokens,
-                        "gen_ai.request.temperature": TEMPERATURE,
+                        "gen_ai.request.temperature": temperature,
                     },
                     # a provider's error text may echo the key: spans get the type only
                     record_exception=False,
@@ -132,7 +142,7 @@ class LlmActivities:
                         "model": model,
                         "messages": messages,
                         "max_tokens": max_tokens,
-                        "temperature": TEMPERATURE,
+                        "temperature": temperature,
                         **extra,
                     }
                     try:
@@ -186,6 +196,7 @@ class LlmActivities:
             plan_messages(request, options),
             max_tokens=PLAN_MAX_TOKENS,
             response_format=_json_schema("plan", plan_schema(options)),
+            variation=request.variation,
         )
         if finish == "length":
             return PlanDraft(

@@ -83,7 +83,10 @@ def _text(value: JsonValue) -> str:
 
 
 def _compares(actual: JsonValue, op: Comparison, expected: JsonValue) -> bool:
-    """Numbers compare as numbers (a CSV's "5" is 5); text compares without case."""
+    """Numbers compare as numbers (a CSV's "5" is 5); text compares without case; null
+    matches a missing or null field."""
+    if expected is None and op in ("==", "!="):
+        return (actual is None) == (op == "==")
     if op == "contains":
         return _text(expected).strip('"') in _text(actual)
     left, right = _number(actual), _number(expected)
@@ -240,8 +243,9 @@ def apply_set_keys(params: SetKeysParams) -> JsonValue:
             data = json.loads(data)
     if not isinstance(data, dict):
         raise _invalid(
-            f"set_keys needs a JSON object (e.g. a config file's content), got "
-            f"{json.dumps(data)[:200]}"
+            f"set_keys changes keys of one JSON object (e.g. a config file's content), got "
+            f"{json.dumps(data)[:200]}; to save or convert data, pass "
+            "${steps.<id>.output} to file_write (a .json path writes JSON, .csv writes CSV)"
         )
     return {**data, **params.values}
 

@@ -150,7 +150,9 @@ class Condition(ActionParams):
 
     field: str = Field(description="A field of the records, e.g. city")
     op: Comparison = "=="
-    value: str | int | float | bool = Field(description='e.g. "Paris" or 200')
+    value: str | int | float | bool | None = Field(
+        default=None, description='e.g. "Paris" or 200; null: the field has no value'
+    )
 
 
 class RecordsParams(ActionParams):

@@ -68,6 +68,9 @@ class PlanRequest(BaseModel):
     lessons: list[str] = Field(
         default_factory=list, description="What earlier runs with similar goals learned"
     )
+    variation: int = Field(
+        default=0, ge=0, description="Which plan or repair of the run this is: varies sampling"
+    )
     observations: list[str] = Field(
         default_factory=list,
         description="What the goal's inputs look like (files, tables), probed before planning",

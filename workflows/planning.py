@@ -61,13 +61,18 @@ async def make_plan(run: Run, spending: Spending, request: PlanRequest, reason: 
     errors: list[str] = []
     rejected: str | None = None
     blocked_before: set[str] = set()
-    for _ in range(run.input.max_plan_repairs + 1):
+    for repair in range(run.input.max_plan_repairs + 1):
         run.set_phase(Phase.PLANNING)
         await run.unpaused()
         await spending.within_budget(FOR_LLM_CALL)
+        # every plan and repair of the run samples differently: a small model asked again
+        # with the same seed repeated the same failed step (measured, 4 times in a row)
+        variation = len(state.plans) + repair
         draft: PlanDraft = await run.llm_activity(
             WorkflowActivity.PLAN,
-            request.model_copy(update={"errors": errors, "rejected_plan": rejected}),
+            request.model_copy(
+                update={"errors": errors, "rejected_plan": rejected, "variation": variation}
+            ),
             result_type=PlanDraft,
             **run.llm_options("plan" if not errors else f"repair plan ({len(errors)} errors)"),
         )

@@ -312,3 +312,14 @@ def test_an_expert_planner_states_deliverables_and_they_reach_the_plan() -> None
     assert 'state "deliverables"' in plan_messages(PlanRequest(goal="g"), True)[0]["content"]
     stated = {**PLAN, "deliverables": [{"path": "out/a.json", "shape": "list"}]}
     assert Plan.model_validate(stated).deliverables[0].shape == "list"
+
+
+async def test_a_repair_samples_warmer_with_another_seed(scripted_llm: ScriptedLlm) -> None:
+    """Asked again with the same seed, the 1.5B model repeated the same failed step."""
+    scripted_llm.queue("plan", PLAN, PLAN)
+    llm = activities(scripted_llm, seed=5)
+    await ActivityEnvironment().run(llm.plan, PlanRequest(goal="g"))
+    await ActivityEnvironment().run(llm.plan, PlanRequest(goal="g", variation=2))
+    first, repair = scripted_llm.requests
+    assert (first["seed"], first["temperature"]) == (5, 0.2)
+    assert repair["seed"] == 2005 and repair["temperature"] == pytest.approx(0.6)

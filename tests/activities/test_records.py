@@ -56,6 +56,14 @@ def test_count_with_a_field_counts_its_values_as_sql_does() -> None:
     assert records(compute="count", field="units") == len(SALES)
 
 
+def test_null_in_a_condition_matches_a_missing_value() -> None:
+    people = [{"name": "Ann", "email": "a@x"}, {"name": "Bo", "email": None}, {"name": "Cy"}]
+    unset = [{"field": "email", "op": "==", "value": None}]
+    assert apply_records(RecordsParams(input=people, where=unset, compute="count")) == 2
+    given = [{"field": "email", "op": "!="}]  # value left out: null
+    assert apply_records(RecordsParams(input=people, where=given, compute="count")) == 1
+
+
 def test_where_compares_numbers_as_numbers_and_text_without_case() -> None:
     north = records(where=[{"field": "region", "op": "==", "value": "north"}])
     assert north and all(row["region"] == "North" for row in north)
@@ -128,7 +136,7 @@ def test_set_keys_changes_only_the_keys_named() -> None:
     }
     text = json.dumps(config)
     assert apply_set_keys(SetKeysParams(input=text, values={"port": 9090}))["port"] == 9090  # type: ignore[index, call-overload]
-    with pytest.raises(ApplicationError, match="needs a JSON object"):
+    with pytest.raises(ApplicationError, match="changes keys of one JSON object"):
         apply_set_keys(SetKeysParams(input=[1, 2], values={"a": 1}))
 
 
