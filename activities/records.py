@@ -202,7 +202,13 @@ def apply_records(params: RecordsParams) -> JsonValue:
                 f"(the fields are {', '.join(records[0]) if records else 'unknown'})"
             )
         field = _known_field(records, field, params.compute)
-    others = [name for name in params.fields if name not in (field, params.group_by)]
+    present = {key for record in records for key in record}
+    # with a total, a name that is no field is a label for the result (measured: "count")
+    others = [
+        name
+        for name in params.fields
+        if name not in (field, params.group_by) and (name in present or params.compute == "rows")
+    ]
     if params.compute in ("values", "distinct") and others:
         raise _invalid(
             f'compute "{params.compute}" gives a plain list of {field!r}; to keep records '
@@ -215,7 +221,7 @@ def apply_records(params: RecordsParams) -> JsonValue:
             f'fields only applies to compute "rows" (it picks fields of the records); '
             f"for a result per {others[0]}, set group_by to {others[0]!r} and fields to []"
         )
-    for name in params.fields:
+    for name in params.fields if params.compute == "rows" else ():
         _known_field(records, name, "fields")
     if params.group_by is None:
         kept = _sorted(records, params)[: params.limit]

@@ -56,6 +56,14 @@ def test_count_with_a_field_counts_its_values_as_sql_does() -> None:
     assert records(compute="count", field="units") == len(SALES)
 
 
+def test_a_total_with_a_label_in_fields_ignores_the_label() -> None:
+    """Measured: count per city planned as compute count, fields ["count"]: the label is
+    not a field, so it changes nothing (the per-group check then asks for group_by)."""
+    assert records(compute="count", fields=["count"]) == len(SALES)
+    with pytest.raises(ApplicationError, match="for a result per region, set group_by"):
+        records(compute="sum", field="revenue", fields=["region"])
+
+
 def test_null_in_a_condition_matches_a_missing_value() -> None:
     people = [{"name": "Ann", "email": "a@x"}, {"name": "Bo", "email": None}, {"name": "Cy"}]
     unset = [{"field": "email", "op": "==", "value": None}]
