@@ -37,6 +37,9 @@ class Deliverable(BaseModel):
     per: str | None = Field(
         default=None, description="What the goal asks one value for (per region): for messages"
     )
+    max_sentences: int | None = Field(
+        default=None, ge=1, description='Text of at most this many sentences ("in two sentences")'
+    )
     holds_data: bool = Field(
         default=False,
         description="Holds data: not a whole HTTP response (status, headers, body), and "

@@ -101,6 +101,23 @@ def edited_files(goal: str) -> list[str]:
     return found
 
 
+_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "a": 1, "a single": 1}
+_SENTENCES = re.compile(
+    r"\b(?:in|with|to|of)\s+(?:at\s+most\s+)?(?P<count>\d+|one|two|three|four|five|a single|a)"
+    r"\s+sentences?\b",
+    re.IGNORECASE,
+)
+
+
+def asked_sentences(goal: str) -> int | None:
+    """How many sentences the goal allows ("summarize ... in two sentences"), or None."""
+    found = _SENTENCES.search(goal)
+    if found is None:
+        return None
+    count = found.group("count").lower()
+    return int(count) if count.isdigit() else _NUMBERS[count]
+
+
 def written_files(states: Iterable[StepState]) -> set[str]:
     """Paths that succeeded ``file_write`` steps report having written."""
     written: set[str] = set()

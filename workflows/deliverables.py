@@ -28,7 +28,11 @@ MAX_EXAMPLES = 3  # offending items quoted per problem
 
 
 def deliverables_for(
-    goal: str, stated: Iterable[Deliverable], per: str | None = None, data: bool = False
+    goal: str,
+    stated: Iterable[Deliverable],
+    per: str | None = None,
+    data: bool = False,
+    sentences: int | None = None,
 ) -> list[Deliverable]:
     """What the run must produce: the plan's deliverables, and every file the goal names;
     with ``per`` (the goal asks for a result per group), a goal-named JSON file must hold
@@ -45,12 +49,15 @@ def deliverables_for(
             named = named.model_copy(update={"shape": "collection", "per": per})
         if data and not wants_envelope:
             named = named.model_copy(update={"holds_data": True})
+        if sentences is not None and named.file_format() == "text":
+            named = named.model_copy(update={"max_sentences": sentences})
         found.setdefault(path, named)
     return list(found.values())
 
 
 _ENVELOPE_WORDS = re.compile(r"\b(headers?|status|response)\b", re.IGNORECASE)
 RESPONSE_KEYS = frozenset({"status", "headers", "body"})  # what http_request returns
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 NULLS = frozenset({"null", "None", "undefined"})  # a text file holding only a missing value
 
 
@@ -94,6 +101,14 @@ def _problems(deliverable: Deliverable, inspected: Inspected) -> list[str]:
             f"{path} holds a whole HTTP response (status, headers, body), not its data: "
             "write the response's body, ${steps.<id>.output.body}"
         ]
+    if deliverable.max_sentences is not None and isinstance(content, str):
+        count = len([part for part in _SENTENCE_END.split(content.strip()) if part.strip()])
+        if count > deliverable.max_sentences:
+            problems.append(
+                f"{path} has {count} sentences; the goal asks for at most "
+                f"{deliverable.max_sentences}: shorten it (e.g. ask the llm step for exactly "
+                f"{deliverable.max_sentences})"
+            )
     if not _has_shape(content, deliverable.shape):
         if deliverable.shape == "collection":
             per = f"per {deliverable.per}" if deliverable.per else "per group"

@@ -22,6 +22,7 @@ from durable_agents.contracts.run import WorkflowActivity
 from durable_agents.workflows.budgets import FOR_LLM_CALL
 from durable_agents.workflows.calls import activity_failure
 from durable_agents.workflows.completion import (
+    asked_sentences,
     edited_files,
     missing_files,
     per_group,
@@ -35,6 +36,7 @@ from durable_agents.workflows.run import Run
 from durable_agents.workflows.spending import Spending
 
 DELIVERABLES_CHECKED = "deliverables-v1"  # workflow.patched id: files read back and checked
+LENGTH_CHECKED = "length-v1"  # workflow.patched id: "in two sentences" is checked
 EDITS_WRITTEN = "edits-written-v1"  # workflow.patched id: a file the goal edits is written back
 RESPONSES_CHECKED = "responses-v1"  # workflow.patched id: a goal's file is data, not a response
 TOTALS_CHECKED = "totals-v1"  # workflow.patched id: the goal's kind of total is the one computed
@@ -72,7 +74,9 @@ async def review_round(run: Run, spending: Spending) -> Review:
     stated = state.plans[-1].plan.deliverables
     named = promised_files(run.input.goal)
     data = bool(named) and workflow.patched(RESPONSES_CHECKED)
-    deliverables = deliverables_for(run.input.goal, stated, per, data)
+    asked = asked_sentences(run.input.goal)
+    sentences = asked if asked is not None and workflow.patched(LENGTH_CHECKED) else None
+    deliverables = deliverables_for(run.input.goal, stated, per, data, sentences)
     if deliverables and workflow.patched(DELIVERABLES_CHECKED):
         run.checks = await _read_back(run, deliverables)
         if asked_total(run.input.goal) and workflow.patched(TOTALS_CHECKED):

@@ -12,7 +12,7 @@ from temporalio.worker import Worker
 from durable_agents.contracts import ApprovalDecision, Plan, Review
 from durable_agents.contracts.deliverables import Deliverable, Inspected
 from durable_agents.workflows.agent import AgentWorkflow
-from durable_agents.workflows.completion import edited_files, per_group
+from durable_agents.workflows.completion import asked_sentences, edited_files, per_group
 from durable_agents.workflows.deliverables import check, deliverables_for
 from durable_agents.workflows.intent import asked_total, wrong_totals
 from durable_agents.workflows.plan_checks import step_dependencies
@@ -331,3 +331,17 @@ async def test_an_edit_never_written_back_goes_back_to_the_planner(
     }
     assert result.status == "succeeded"
     await assert_replays(handle)
+
+
+def test_a_text_of_at_most_n_sentences_is_checked() -> None:
+    assert asked_sentences("Summarize data/notes.txt in two sentences and write it") == 2
+    assert asked_sentences("Explain it in a single sentence") == 1
+    assert asked_sentences("Summarize data/notes.txt to out/s.txt") is None
+    goal = "Summarize data/notes.txt in two sentences and write the summary to out/summary.txt"
+    [named] = deliverables_for(goal, [], sentences=2)
+    long = "The export writes CSV. Sessions last 12 hours. A crash was fixed. Pages load fast."
+    assert check(named, inspected(long)).problems == [
+        "out/summary.txt has 4 sentences; the goal asks for at most 2: shorten it (e.g. ask "
+        "the llm step for exactly 2)"
+    ]
+    assert check(named, inspected("Exports gained headers. Sessions last longer.")).passed
