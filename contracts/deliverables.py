@@ -100,3 +100,4 @@ class DeliverableCheck(BaseModel):
     problems: list[str] = Field(default_factory=list)
     content_checked: bool = Field(description="More than presence and format was checked")
     shown: str = Field(default="", description="The start of the content, as read back")
+    size: int = Field(default=0, description="Bytes of the file as read back")

@@ -74,6 +74,7 @@ def check(deliverable: Deliverable, inspected: Inspected) -> DeliverableCheck:
         problems=problems,
         content_checked=deliverable.checks_content() and not inspected.too_large,
         shown=text,
+        size=inspected.size,
     )
 
 

@@ -5,6 +5,7 @@ done without review)."""
 from __future__ import annotations
 
 import posixpath
+import re
 from datetime import timedelta
 
 from temporalio import workflow
@@ -17,6 +18,7 @@ from durable_agents.contracts.deliverables import (
     DeliverableCheck,
     Inspected,
     InspectRequest,
+    format_by_extension,
 )
 from durable_agents.contracts.run import WorkflowActivity
 from durable_agents.workflows.budgets import FOR_LLM_CALL
@@ -36,6 +38,8 @@ from durable_agents.workflows.run import Run
 from durable_agents.workflows.spending import Spending
 
 DELIVERABLES_CHECKED = "deliverables-v1"  # workflow.patched id: files read back and checked
+SUMMARIES_CHECKED = "summaries-v1"  # workflow.patched id: a summary is shorter than its text
+SUMMARY = re.compile(r"\bsummar", re.IGNORECASE)
 LENGTH_CHECKED = "length-v1"  # workflow.patched id: "in two sentences" is checked
 EDITS_WRITTEN = "edits-written-v1"  # workflow.patched id: a file the goal edits is written back
 RESPONSES_CHECKED = "responses-v1"  # workflow.patched id: a goal's file is data, not a response
@@ -81,6 +85,9 @@ async def review_round(run: Run, spending: Spending) -> Review:
         run.checks = await _read_back(run, deliverables)
         if asked_total(run.input.goal) and workflow.patched(TOTALS_CHECKED):
             run.checks = [_with_right_totals(run, c) for c in run.checks]
+        sources = _summarized(run)
+        if sources and workflow.patched(SUMMARIES_CHECKED):
+            run.checks = [_shorter_than(c, sources) for c in run.checks]
         failing = [c for c in run.checks if not c.passed]
         if failing:
             if planner_may_run:
@@ -130,6 +137,35 @@ async def _read_back(run: Run, deliverables: list[Deliverable]) -> list[Delivera
         problem = f"could not be read back: {activity_failure(exc)}"
         inspected = [Inspected(path=d.path, exists=True, problem=problem) for d in deliverables]
     return [check(d, i) for d, i in zip(deliverables, inspected, strict=True)]
+
+
+def _summarized(run: Run) -> dict[str, int]:
+    """For a goal that asks for a summary: the texts the run read of the files the goal
+    names (path -> characters); a summary must be shorter than what it summarizes."""
+    if not SUMMARY.search(run.input.goal):
+        return {}
+    found = {}
+    for state in run.state.in_status(StepStatus.SUCCEEDED):
+        path = run.state.definitions[state.id].params.get("path")
+        named = isinstance(path, str) and path in run.input.goal
+        if state.action == "file_read" and named and isinstance(state.output, str):
+            found[str(path)] = len(state.output)
+    return found
+
+
+def _shorter_than(checked: DeliverableCheck, sources: dict[str, int]) -> DeliverableCheck:
+    """The check, failed when a text deliverable is not shorter than every text the goal
+    asks to summarize (measured: a "summary" longer than the notes, accepted)."""
+    if checked.path in sources or not checked.passed or not checked.size:
+        return checked
+    longest = max(sources.values())
+    if format_by_extension(checked.path) != "text" or checked.size < longest:
+        return checked
+    problem = (
+        f"{checked.path} ({checked.size} bytes) is not shorter than what it summarizes "
+        f"({longest} characters): a summary is shorter; ask the llm step for fewer words"
+    )
+    return checked.model_copy(update={"passed": False, "problems": [problem]})
 
 
 def _with_right_totals(run: Run, checked: DeliverableCheck) -> DeliverableCheck:

@@ -345,3 +345,34 @@ def test_a_text_of_at_most_n_sentences_is_checked() -> None:
         "the llm step for exactly 2)"
     ]
     assert check(named, inspected("Exports gained headers. Sessions last longer.")).passed
+
+
+async def test_a_summary_no_shorter_than_its_text_goes_back_to_the_planner(
+    client: Client, task_queue: str, workspace: Path, fake_llm: FakeLlm, agent_worker: Worker
+) -> None:
+    notes = "Exports gained a header row.\nSessions last 12 hours.\n"
+    (workspace / "data/notes.txt").write_text(notes)
+    read = {"id": "read", "action": "file_read", "params": {"path": "data/notes.txt"}}
+
+    def write(text: str) -> dict[str, object]:
+        return {
+            "id": "write",
+            "action": "file_write",
+            "depends_on": ["read"],
+            "params": {"path": "out/summary.txt", "content": text},
+        }
+
+    fake_llm.plans.extend(
+        [plan(read, write(notes + "That is all there is to say.")), plan(read, write("Headers."))]
+    )
+    fake_llm.reviews.append(Review(verdict="done", answer="summarized"))
+    goal = "Summarize data/notes.txt and write the summary to out/summary.txt"
+    handle = await start(client, task_queue, workspace, goal=goal)
+    await pending_approval(handle, "write")  # the new plan replaces the run's own file
+    await handle.signal(AgentWorkflow.approve, ApprovalDecision(step_id="write"))
+    result = await handle.result()
+    feedback = fake_llm.plan_requests[1].feedback or ""
+    assert "out/summary.txt (81 bytes) is not shorter than what it summarizes (53" in feedback
+    assert (workspace / "out/summary.txt").read_text() == "Headers."
+    assert result.status == "succeeded"
+    await assert_replays(handle)
