@@ -58,6 +58,7 @@ longer text is inserted as text.
 Rules:
 - Use only the actions listed below, with only their params.
 - File paths are relative to the workspace; copy them exactly as the goal writes them.
+- A URL (http:// or https://) is fetched or posted to with http_request, never file_read.
 - PostgreSQL tables are read and changed with sql_query, never with file actions.
 - Lists of records (CSV rows, JSON arrays, API or SQL results): filter, count, sum,
   average, min, max, sort, top N, pick fields or distinct values with records. Change
