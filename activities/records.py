@@ -125,6 +125,22 @@ def _keep(records: list[Record], where: list[Condition]) -> list[Record]:
     return records
 
 
+def _joined(records: list[Record], params: RecordsParams) -> list[Record]:
+    """Each record with the fields of the ``join`` record sharing its ``join_on`` value
+    (a left join: a record without a match keeps its own fields; its own win clashes)."""
+    if params.join is None and params.join_on is None:
+        return records
+    if params.join is None or params.join_on is None:
+        raise _invalid("a join needs both join (the other records) and join_on (their key)")
+    others = as_records(params.join)
+    key = _known_field(records, params.join_on, "join_on")
+    _known_field(others, key, "join_on (in join)")
+    by_key: dict[str, Record] = {}
+    for other in others:
+        by_key.setdefault(_text(other.get(key)), other)
+    return [{**by_key.get(_text(record.get(key)), {}), **record} for record in records]
+
+
 def _round(value: float) -> float | int:
     """Totals of money print as 1234.5, not 1234.4999999999998."""
     rounded = round(value, 10)
@@ -191,7 +207,7 @@ def _sorted(records: list[Record], params: RecordsParams) -> list[Record]:
 def apply_records(params: RecordsParams) -> JsonValue:
     """The whole ``records`` action as a pure function: where, then group, compute, sort
     and limit (per group: groups sorted by their result when sort_by or descending)."""
-    records = _keep(as_records(params.input), params.where)
+    records = _keep(_joined(as_records(params.input), params), params.where)
     field = params.field
     if params.compute == "count" and field is not None:
         field = _known_field(records, field, "count")

@@ -157,10 +157,10 @@ class Condition(ActionParams):
 
 class RecordsParams(ActionParams):
     """Work on a list of records (CSV rows, JSON objects, API or SQL results) the way goals
-    say it, without expressions: keep the records where fields compare to values, then
-    count, sum, average, min or max a field (overall, or per group), list a field's values
-    or its distinct values, or return the records sorted, top N first, with only some
-    fields. Text input counts as its lines."""
+    say it, without expressions: join other records on a shared key, keep the records
+    where fields compare to values, then count, sum, average, min or max a field (overall,
+    or per group), list a field's values or its distinct values, or return the records
+    sorted, top N first, with only some fields. Text input counts as its lines."""
 
     input: JsonValue = Field(description="The records, usually a ${steps.<id>.output} reference")
     where: list[Condition] = Field(
@@ -186,6 +186,14 @@ class RecordsParams(ActionParams):
     limit: int | None = Field(default=None, ge=1, le=100_000, description="Keep the first N")
     fields: list[str] = Field(
         default_factory=list, description='compute "rows" only: keep just these fields'
+    )
+    join: JsonValue = Field(
+        default=None,
+        description="Other records to join first (e.g. customers for orders), or null: each "
+        "record gets the fields of the other record with the same join_on value",
+    )
+    join_on: str | None = Field(
+        default=None, description="The field both inputs share (e.g. customer_id), or null"
     )
 
 

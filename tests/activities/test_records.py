@@ -64,6 +64,32 @@ def test_a_total_with_a_label_in_fields_ignores_the_label() -> None:
         records(compute="sum", field="revenue", fields=["region"])
 
 
+def test_two_inputs_join_on_a_key_then_total_per_group() -> None:
+    orders = [
+        {"id": 1, "customer_id": 7, "amount": 120.0},
+        {"id": 2, "customer_id": 8, "amount": 30.5},
+        {"id": 3, "customer_id": 7, "amount": 10},
+        {"id": 4, "customer_id": 9, "amount": 5},  # no such customer: kept, no name
+    ]
+    customers = [{"customer_id": 7, "name": "Ann"}, {"customer_id": "8", "name": "Bo"}]
+    per_name = RecordsParams(
+        input=orders,
+        join=customers,
+        join_on="customer_id",
+        where=[{"field": "name", "op": "!="}],
+        compute="sum",
+        field="amount",
+        group_by="name",
+    )
+    assert apply_records(per_name) == {"Ann": 130, "Bo": 30.5}
+    counted = per_name.model_copy(update={"compute": "count", "field": None, "where": []})
+    assert apply_records(counted) == {"Ann": 2, "Bo": 1, "null": 1}
+    with pytest.raises(ApplicationError, match="needs both join"):
+        apply_records(RecordsParams(input=orders, join_on="customer_id"))
+    with pytest.raises(ApplicationError, match="join_on \\(in join\\)"):
+        apply_records(RecordsParams(input=orders, join=[{"x": 1}], join_on="customer_id"))
+
+
 def test_null_in_a_condition_matches_a_missing_value() -> None:
     people = [{"name": "Ann", "email": "a@x"}, {"name": "Bo", "email": None}, {"name": "Cy"}]
     unset = [{"field": "email", "op": "==", "value": None}]
