@@ -113,9 +113,10 @@ def _problems(deliverable: Deliverable, inspected: Inspected) -> list[str]:
     if not _has_shape(content, deliverable.shape):
         if deliverable.shape == "collection":
             per = f"per {deliverable.per}" if deliverable.per else "per group"
+            group = f'"group_by": "{deliverable.per}"' if deliverable.per else "group_by"
             problems.append(
                 f"{path} holds {_kind(content)}, but the goal asks for a result {per}: one "
-                f"value for each (a JSON object or list), e.g. records with group_by"
+                f"value for each (a JSON object or list): set {group} in the records step"
             )
         else:
             problems.append(f"{path} should hold a JSON {deliverable.shape}, not {_kind(content)}")

@@ -62,7 +62,7 @@ def wrong_totals(
         if step.action == "records" and compute in TOTALS and compute != asked:
             problems.append(
                 f'the goal asks for the {WORDS[asked]} (compute "{asked}"), but step '
-                f"'{step_id}' computed \"{compute}\""
+                f'\'{step_id}\' computed "{compute}": set "compute": "{asked}" in it'
             )
         todo.extend(dependencies.get(step_id, set()))
     return sorted(problems)

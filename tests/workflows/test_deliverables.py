@@ -162,7 +162,8 @@ def test_a_result_per_group_is_one_value_per_group_not_one_number() -> None:
     result = check(found["out/by_region.json"], inspected(2430))
     assert result.problems == [
         "out/by_region.json holds the number 2430, but the goal asks for a result per "
-        "region: one value for each (a JSON object or list), e.g. records with group_by"
+        'region: one value for each (a JSON object or list): set "group_by": "region" in '
+        "the records step"
     ]
     assert check(found["out/by_region.json"], inspected({"North": 643})).passed
 
@@ -222,7 +223,8 @@ def test_the_goal_names_one_kind_of_total_and_a_records_step_must_compute_it() -
         return wrong_totals("Find the largest revenue", "write", definitions, dependencies)
 
     assert made_by("sum") == [
-        'the goal asks for the largest (compute "max"), but step \'calc\' computed "sum"'
+        'the goal asks for the largest (compute "max"), but step \'calc\' computed "sum": '
+        'set "compute": "max" in it'
     ]
     assert made_by("max") == [] and made_by("rows") == []  # sorting and picking: not judged
 
