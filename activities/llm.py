@@ -265,6 +265,7 @@ class LlmActivities:
             messages,
             max_tokens=params.max_tokens,
             response_format={"type": "json_object"} if wants_json else None,
+            variation=context.variation,
         )
         output: JsonValue = content
         if wants_json:

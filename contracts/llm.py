@@ -28,6 +28,12 @@ class ActionContext(BaseModel):
         description="Other runs whose stored artifacts this run may read (and their "
         "sub-goals'): the runs whose outputs a retry reuses",
     )
+    variation: int = Field(
+        default=0,
+        ge=0,
+        description="Which plan version redoes this step (0: the first): an llm step redone "
+        "after a failed check samples differently instead of writing the same answer",
+    )
 
 
 class ActionResult(BaseModel):

@@ -244,6 +244,7 @@ class StepRunner:
             approved=approved,
             # starter.py retry: the runs whose outputs this run reuses (and their artifacts)
             artifact_runs=sorted({r.run_id for r in run.input.reuse}),
+            variation=max(0, run.steps[step_id].plan_version - 1) if step_id in run.steps else 0,
         )
 
     async def _respect_rate_limit(self, action: str) -> None:

@@ -323,3 +323,17 @@ async def test_a_repair_samples_warmer_with_another_seed(scripted_llm: ScriptedL
     first, repair = scripted_llm.requests
     assert (first["seed"], first["temperature"]) == (5, 0.2)
     assert repair["seed"] == 2005 and repair["temperature"] == pytest.approx(0.6)
+
+
+async def test_an_llm_step_redone_by_a_new_plan_samples_differently(
+    scripted_llm: ScriptedLlm,
+) -> None:
+    """Measured: a summary failed its check, the re-plan redid the same llm step with the
+    same seed, and it wrote the same too-long text."""
+    scripted_llm.queue("llm", "first", "second")
+    llm = activities(scripted_llm, seed=5)
+    params = LlmParams(prompt="Summarize: ...")
+    for variation in (0, 1):
+        context = ActionContext(run_id="r", step_id="s", workspace="/tmp", variation=variation)
+        await ActivityEnvironment().run(llm.llm, context, params)
+    assert [r["seed"] for r in scripted_llm.requests] == [5, 1005]
