@@ -9,6 +9,7 @@ Temporal owns retries, so every attempt is visible in history. Structured answer
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -206,7 +207,8 @@ class LlmActivities:
                 usage=usage,
             )
         try:
-            plan = _without_repeats(Plan.model_validate_json(content))
+            known = {step.id for step in request.finished_steps}
+            plan = _with_full_references(_without_repeats(Plan.model_validate_json(content)), known)
             return PlanDraft(plan=plan, raw=content, usage=usage)
         except ValidationError as exc:
             errors = validation_problems(exc, "plan")
@@ -278,6 +280,47 @@ class LlmActivities:
                     retryable=True,
                 ) from exc
         return ActionResult(output=output, usage=usage, attempt=activity.info().attempt)
+
+
+def _with_full_references(plan: Plan, finished: set[str]) -> Plan:
+    """``${read.output}`` where ``read`` is a step of the plan (or a finished one) means
+    ``${steps.read.output}``: written out, the one reading there is. Measured: the 1.5B
+    model left ``steps.`` out four repairs in a row although each error said so."""
+    ids = {step.id for step in plan.steps} | finished
+    if not ids:
+        return plan
+    short = re.compile(
+        r"(\$\{\s*)("
+        + "|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True))
+        + r")(\s*(?:\.|\[|\}))"
+    )
+
+    def fixed(value: JsonValue) -> JsonValue:
+        if isinstance(value, str):
+            return short.sub(r"\1steps.\2\3", value)
+        if isinstance(value, list):
+            return [fixed(item) for item in value]
+        if isinstance(value, dict):
+            return {key: fixed(item) for key, item in value.items()}
+        return value
+
+    def bare(expression: str | None) -> str | None:  # when/foreach take no ${...}
+        if expression is None:
+            return None
+        head = expression.strip().split(".", 1)[0].split("[", 1)[0]
+        return f"steps.{expression.strip()}" if head in ids else expression
+
+    steps = [
+        step.model_copy(
+            update={
+                "params": fixed(step.params),
+                "when": bare(step.when),
+                "foreach": bare(step.foreach),
+            }
+        )
+        for step in plan.steps
+    ]
+    return plan.model_copy(update={"steps": steps})
 
 
 def _without_repeats(plan: Plan) -> Plan:

@@ -13,7 +13,7 @@ from opentelemetry.trace import StatusCode
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from durable_agents.activities.llm import LlmActivities
+from durable_agents.activities.llm import LlmActivities, _with_full_references
 from durable_agents.activities.prompts import plan_messages, plan_schema
 from durable_agents.contracts import (
     ActionContext,
@@ -337,3 +337,36 @@ async def test_an_llm_step_redone_by_a_new_plan_samples_differently(
         context = ActionContext(run_id="r", step_id="s", workspace="/tmp", variation=variation)
         await ActivityEnvironment().run(llm.llm, context, params)
     assert [r["seed"] for r in scripted_llm.requests] == [5, 1005]
+
+
+def test_a_reference_without_steps_prefix_is_written_out() -> None:
+    """Measured: '${lookup_user.output}' four repairs in a row, each error saying so."""
+    drafted = Plan.model_validate(
+        {
+            "steps": [
+                {
+                    "id": "lookup_user",
+                    "title": "t",
+                    "action": "http_request",
+                    "params": {"url": "http://x.test/users/1"},
+                },
+                {
+                    "id": "save",
+                    "title": "t",
+                    "action": "file_write",
+                    "when": "lookup_user.output.status == `200`",
+                    "params": {
+                        "path": "out/a.txt",
+                        "content": "Name: ${lookup_user.output.body.name} (${read.output})",
+                    },
+                },
+            ]
+        }
+    )
+    plan = _with_full_references(drafted, finished={"read"})
+    save = plan.steps[1]
+    assert save.params["content"] == (
+        "Name: ${steps.lookup_user.output.body.name} (${steps.read.output})"
+    )
+    assert save.when == "steps.lookup_user.output.status == `200`"
+    assert plan.steps[0].params == drafted.steps[0].params
