@@ -37,17 +37,15 @@ from temporalio.exceptions import ApplicationError
 from durable_agents.activities.formats import effective_format, parse_csv
 from durable_agents.activities.limits import parse_json
 from durable_agents.activities.sql import SqlActions
-from durable_agents.activities.workspace import confine, workspace_root
+from durable_agents.activities.workspace import confine
 from durable_agents.contracts import Looked, LookRequest
 from durable_agents.contracts.action_spec import Risk
 from durable_agents.contracts.run import WorkflowActivity
-from durable_agents.rules.paths import protected_rule
 
 LOOK_BYTES = 256 * 1024  # read of each file, at most
 OBSERVATION_CHARS = 600
 SAMPLE_CHARS = 200  # of one shown row, item or text start
 MAX_FILES = 5
-MAX_LISTED = 30  # workspace files named when the goal names none
 MAX_TABLES = 5
 MAX_NAMES = 30  # columns, fields or keys listed per input
 COUNT_CAP = 100_000  # rows counted per table, at most
@@ -115,28 +113,14 @@ def describe_files(workspace: str, goal: str) -> list[str]:
             continue
         if observation is not None:
             seen.append(observation)
-    if not seen:  # measured: a POST goal with its body given read an invented data/tickets.json
-        listed = workspace_files(workspace)
-        files = ", ".join(listed) if listed else "none"
+    if not seen:
+        # measured: with no word on files a POST goal read an invented data/tickets.json;
+        # told which files exist, goals about a URL read data/sales.csv instead
         seen.append(
-            f"The goal names no existing workspace file. Files in the workspace: {files}; "
-            "read one only if the goal needs it, and no other (they do not exist)"
+            "The goal names no workspace file: take its data from the goal itself, or "
+            "from the URL or table it names; read no file"
         )
     return seen
-
-
-def workspace_files(workspace: str) -> list[str]:
-    """Readable data files of the workspace (hidden and protected names left out), at most
-    ``MAX_LISTED``, two folders deep, sorted."""
-    root = workspace_root(workspace)
-    found: list[str] = []
-    for path in sorted(root.glob("*")) + sorted(root.glob("*/*")) + sorted(root.glob("*/*/*")):
-        relative = path.relative_to(root).as_posix()
-        if path.is_file() and protected_rule(relative, writing=False) is None:
-            found.append(relative)
-        if len(found) == MAX_LISTED:
-            break
-    return sorted(found)
 
 
 def describe_file(workspace: str, relative: str) -> str | None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
+from durable_agents.contracts.plan import Step
 from durable_agents.contracts.run import StepState, StepStatus
 
 # "write/save/export/store ... to|into|as <path.ext>"; the verb keeps "read data/x.csv"
@@ -116,6 +117,48 @@ def asked_sentences(goal: str) -> int | None:
         return None
     count = found.group("count").lower()
     return int(count) if count.isdigit() else _NUMBERS[count]
+
+
+_URL = re.compile(r"https?://[^\s'\"<>`]+", re.IGNORECASE)
+
+
+def named_urls(goal: str) -> list[str]:
+    """The URLs the goal names, trailing punctuation cut."""
+    found: list[str] = []
+    for match in _URL.finditer(goal):
+        url = match.group(0).rstrip(".,;:!?)]}")
+        if url not in found:
+            found.append(url)
+    return found
+
+
+def unrequested_urls(
+    goal: str, states: Iterable[StepState], definitions: Mapping[str, Step]
+) -> list[str]:
+    """URLs the goal names that no succeeded http_request step called (a URL built from a
+    reference counts as calling any): the run's data did not come from where the goal
+    says. Measured: a "fetch ... from <url>" goal filtered records it made up itself."""
+    called: list[str] = []
+    for state in states:
+        if state.action != "http_request" or state.status is not StepStatus.SUCCEEDED:
+            continue
+        url = definitions[state.id].params.get("url") if state.id in definitions else None
+        if not isinstance(url, str) or "${" in url:
+            return []
+        called.append(url.rstrip("/"))
+    if not _CALL_VERB.search(goal):
+        return []  # a URL merely mentioned ("write the link ...") need not be called
+    return [
+        url
+        for url in named_urls(goal)
+        if not any(c.startswith(url.rstrip("/")) or url.startswith(c) for c in called)
+    ]
+
+
+_CALL_VERB = re.compile(
+    r"\b(?:fetch|get|download|call|post|put|patch|send|look\s+up|request|retrieve|from|at)\b",
+    re.IGNORECASE,
+)
 
 
 def written_files(states: Iterable[StepState]) -> set[str]:

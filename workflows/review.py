@@ -29,6 +29,7 @@ from durable_agents.workflows.completion import (
     missing_files,
     per_group,
     promised_files,
+    unrequested_urls,
     written_files,
 )
 from durable_agents.workflows.deliverables import check, deliverables_for
@@ -38,6 +39,7 @@ from durable_agents.workflows.run import Run
 from durable_agents.workflows.spending import Spending
 
 DELIVERABLES_CHECKED = "deliverables-v1"  # workflow.patched id: files read back and checked
+URLS_REQUESTED = "urls-requested-v1"  # workflow.patched id: the goal's URLs were called
 SUMMARIES_CHECKED = "summaries-v1"  # workflow.patched id: a summary is shorter than its text
 SUMMARY = re.compile(r"\bsummar", re.IGNORECASE)
 LENGTH_CHECKED = "length-v1"  # workflow.patched id: "in two sentences" is checked
@@ -72,6 +74,17 @@ async def review_round(run: Run, spending: Spending) -> Review:
             f"the goal changes {', '.join(unwritten)}, but no step wrote it back: read it, "
             "change it (set_keys for a JSON object), then file_write it to the same path"
         )
+        return Review(verdict="replan", answer=summary, feedback=summary)
+    unrequested = unrequested_urls(run.input.goal, state.steps.values(), state.definitions)
+    if unrequested and planner_may_run and workflow.patched(URLS_REQUESTED):
+        summary = (
+            f"the goal names {', '.join(unrequested)}, but no step requested it: its data "
+            "must come from there, with an http_request step to that url"
+        )
+        for step_id in _computed(run):
+            run.finish_failed(
+                run.steps[step_id], f"NotFromTheGoalsSource: {summary}", for_good=False
+            )
         return Review(verdict="replan", answer=summary, feedback=summary)
     group = per_group(run.input.goal)
     per = group if group is not None and workflow.patched(PER_GROUP_CHECKED) else None
@@ -137,6 +150,16 @@ async def _read_back(run: Run, deliverables: list[Deliverable]) -> list[Delivera
         problem = f"could not be read back: {activity_failure(exc)}"
         inspected = [Inspected(path=d.path, exists=True, problem=problem) for d in deliverables]
     return [check(d, i) for d, i in zip(deliverables, inspected, strict=True)]
+
+
+def _computed(run: Run) -> list[str]:
+    """Succeeded steps a re-plan must not keep when the data came from the wrong place:
+    the computations and the writes (their results rest on it)."""
+    return [
+        state.id
+        for state in run.state.in_status(StepStatus.SUCCEEDED)
+        if state.action in COMPUTATIONS or state.action in WRITERS
+    ]
 
 
 def _summarized(run: Run) -> dict[str, int]:

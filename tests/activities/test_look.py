@@ -174,12 +174,11 @@ async def test_a_file_that_fails_to_read_is_skipped(
     assert seen == ['notes.txt: text, 1 line; starts: "hello\\n"']
 
 
-def test_a_goal_naming_no_file_is_told_which_files_exist(workspace: Path) -> None:
-    """Measured: a POST goal with its body given planned a read of data/tickets.json."""
-    (workspace / ".env").write_text("SECRET=1")
-    (workspace / "data/notes.txt").write_text("hi")
+def test_a_goal_naming_no_file_is_told_to_read_none(workspace: Path) -> None:
+    """Measured: a POST goal with its body given read an invented data/tickets.json; told
+    which files existed, URL goals read data/sales.csv instead. So: read none."""
     seen = describe_files(str(workspace), 'POST {"title": "printer"} to http://x.test/tickets')
     assert seen == [
-        "The goal names no existing workspace file. Files in the workspace: data/notes.txt, "
-        "data/sales.csv; read one only if the goal needs it, and no other (they do not exist)"
+        "The goal names no workspace file: take its data from the goal itself, or from the "
+        "URL or table it names; read no file"
     ]

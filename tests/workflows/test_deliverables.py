@@ -9,14 +9,29 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from durable_agents.contracts import ApprovalDecision, Plan, Review
+from durable_agents.contracts import (
+    ApprovalDecision,
+    Plan,
+    Policy,
+    Review,
+    Step,
+    StepState,
+    StepStatus,
+)
 from durable_agents.contracts.deliverables import Deliverable, Inspected
 from durable_agents.workflows.agent import AgentWorkflow
-from durable_agents.workflows.completion import asked_sentences, edited_files, per_group
+from durable_agents.workflows.completion import (
+    asked_sentences,
+    edited_files,
+    named_urls,
+    per_group,
+    unrequested_urls,
+)
 from durable_agents.workflows.deliverables import check, deliverables_for
 from durable_agents.workflows.intent import asked_total, wrong_totals
 from durable_agents.workflows.plan_checks import step_dependencies
 from tests.fake_llm import FakeLlm
+from tests.local_http import LocalHttp
 from tests.workflows.runs import (
     activity_types,
     assert_replays,
@@ -376,5 +391,57 @@ async def test_a_summary_no_shorter_than_its_text_goes_back_to_the_planner(
     feedback = fake_llm.plan_requests[1].feedback or ""
     assert "out/summary.txt (81 bytes) is not shorter than what it summarizes (53" in feedback
     assert (workspace / "out/summary.txt").read_text() == "Headers."
+    assert result.status == "succeeded"
+    await assert_replays(handle)
+
+
+def test_a_url_the_goal_fetches_from_must_be_requested() -> None:
+    """Measured: 'Fetch the users from <url>, keep those in Paris' wrote records the
+    model made up; the reviewer accepted them."""
+    goal = "Fetch the users from http://api.test/users, keep Paris, save to out/p.json."
+    assert named_urls(goal) == ["http://api.test/users"]
+
+    def steps(url: str) -> tuple[list[StepState], dict[str, Step]]:
+        given = plan({"id": "get", "action": "http_request", "params": {"url": url}})
+        done = StepState(
+            id="get",
+            title="get",
+            action="http_request",
+            plan_version=1,
+            status=StepStatus.SUCCEEDED,
+        )
+        return [done], {s.id: s for s in given.steps}
+
+    assert unrequested_urls(goal, [], {}) == ["http://api.test/users"]
+    assert unrequested_urls(goal, *steps("http://api.test/users")) == []
+    assert unrequested_urls(goal, *steps("http://api.test/users?city=Paris")) == []
+    assert unrequested_urls(goal, *steps("http://other.test/users")) == ["http://api.test/users"]
+    assert unrequested_urls("Write the link http://a.test to out/l.txt", [], {}) == []
+
+
+async def test_data_made_up_instead_of_fetched_goes_back_to_the_planner(
+    client: Client, task_queue: str, workspace: Path, fake_llm: FakeLlm, agent_worker: Worker
+) -> None:
+    api = LocalHttp({"/users": lambda h, body: (200, {}, json.dumps(PARIS).encode())})
+    try:
+        made_up = plan(write_step([{"name": "x", "city": "Paris"}]))
+        fetched = plan(
+            {"id": "get", "action": "http_request", "params": {"url": api.url("/users")}},
+            {**write_step("${steps.get.output.body}"), "depends_on": ["get"]},
+        )
+        fake_llm.plans.extend([made_up, fetched])
+        fake_llm.reviews.append(Review(verdict="done", answer="two Paris users"))
+        goal = f"Fetch the users from {api.url('/users')} and save them to out/paris.json"
+        handle = await start(
+            client, task_queue, workspace, goal=goal, policy=Policy(allow_hosts=["127.0.0.1"])
+        )
+        await pending_approval(handle, "write")  # the new plan replaces the run's own file
+        await handle.signal(AgentWorkflow.approve, ApprovalDecision(step_id="write"))
+        result = await handle.result()
+    finally:
+        api.stop()
+    feedback = fake_llm.plan_requests[1].feedback or ""
+    assert f"the goal names {api.url('/users')}, but no step requested it" in feedback
+    assert json.loads((workspace / "out/paris.json").read_text()) == PARIS
     assert result.status == "succeeded"
     await assert_replays(handle)
