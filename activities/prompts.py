@@ -32,6 +32,8 @@ MAX_PLANNED_STEPS = 10
 TEXT_LIMIT = 160
 
 STEP_OPTION_RULES = """\
+- A step may also have when: null, or a JMESPath condition over {"steps": ...} (no ${});
+  the step runs only if it holds.
 - A step may also have foreach: a JMESPath to a list in an EARLIER step's output (e.g.
   "steps.files.output"); the step then runs once per element, and its params use ${item}
   (and ${index}).
@@ -46,8 +48,7 @@ STEP_OPTION_RULES = """\
 PLANNER_RULES = """\
 You are the planner of a workflow engine. Turn the user's goal into a plan: a JSON object
 {"steps": [...]}. Each step has: id (unique, snake_case), title, action, params,
-depends_on (ids of steps that must finish first), when (null, or a JMESPath condition
-over {"steps": ...}).
+depends_on (ids of steps that must finish first).
 
 To use an earlier step's output, write a reference in a string param:
 "${steps.<id>.output}" is the whole output; "${steps.<id>.output.<field>}" is one field
@@ -153,13 +154,15 @@ def catalog_text(expert: bool = True) -> str:
 @cache
 def plan_schema(step_options: bool = False) -> dict[str, Any]:
     """JSON schema of a plan whose steps are a union of per-action variants;
-    ``step_options`` (an expert model) adds the optional foreach and on_failure fields
-    and the expert-only actions."""
+    ``step_options`` (an expert model) adds the when, foreach and on_failure fields and
+    the expert-only actions (measured: the 1.5B model wrapped 2 of 31 goals' conditions
+    in ``${}``, and none of its goals needed one)."""
     variants = []
     options: dict[str, Any] = {}
     if step_options:
         on_failure: Any = OnFailure
         options = {
+            "when": (str | None, ...),
             "foreach": (str | None, Field(default=None, max_length=TEXT_LIMIT)),
             "on_failure": (on_failure, Field(default="replan")),
         }
@@ -171,7 +174,6 @@ def plan_schema(step_options: bool = False) -> dict[str, Any]:
             action=(Literal[spec.name], ...),  # type: ignore[arg-type]
             params=(spec.params_model, ...),
             depends_on=(list[str], ...),
-            when=(str | None, ...),
             **options,
         )
         variants.append(variant)

@@ -68,3 +68,7 @@ class ActionSpec:
     # JMESPath in transform, loops in agent and sub_goal) and each action lengthens the
     # prompt it reads; plans given by a person may still use it.
     expert_only: bool = False
+    # A deterministic function of its params with no side effect (transform, records,
+    # set_keys): run as a local activity, recorded in history as a marker without a
+    # server round trip per call (bench/step_overhead.py), and safe to run again.
+    pure: bool = False

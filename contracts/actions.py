@@ -344,6 +344,7 @@ CATALOG: dict[str, ActionSpec] = {
             "use the field names of the data; leave expression null unless the goal asks "
             "to filter or pick fields",
             expert_only=True,
+            pure=True,
         ),
         ActionSpec(
             "records",
@@ -355,6 +356,7 @@ CATALOG: dict[str, ActionSpec] = {
             '{"input": "${steps.<read step id>.output}", "where": [{"field": "<field>", '
             '"op": "==", "value": "<value>"}], "compute": "sum", "field": "<number field>", '
             '"group_by": "<field>"} -> {"<group>": <sum>, ...}; use the data\'s field names',
+            pure=True,
         ),
         ActionSpec(
             "set_keys",
@@ -365,6 +367,7 @@ CATALOG: dict[str, ActionSpec] = {
             FILE_RETRY,
             '{"input": "${steps.<read step id>.output}", "values": {"<key>": <new value>}} '
             "-> the whole object with those keys changed",
+            pure=True,
         ),
         ActionSpec(
             "http_request",

@@ -187,6 +187,23 @@ def activity_failure(error: ActivityError) -> str:
     return str(cause or error)
 
 
+def call_failed(error: ActivityError | ApplicationError, policy: RetryPolicy) -> CallFailed:
+    """The ``CallFailed`` of an activity's final failure: for good when it said so. A
+    local activity's own failure arrives as its ``ApplicationError``, not wrapped."""
+    if isinstance(error, ApplicationError):
+        detail = error.details[0] if error.details else None
+        attempt = detail.get("attempt") if isinstance(detail, dict) else None
+        if not isinstance(attempt, int):
+            attempt = 1 if error.non_retryable else policy.maximum_attempts
+        message = f"{error.type or 'Error'}: {error.message}"
+        return CallFailed(message, for_good=error.non_retryable, attempts=attempt)
+    cause = error.cause
+    for_good = isinstance(cause, ApplicationError) and cause.non_retryable
+    return CallFailed(
+        activity_failure(error), for_good=for_good, attempts=attempts_of(error, policy)
+    )
+
+
 def attempts_of(error: ActivityError, policy: RetryPolicy) -> int:
     """How many attempts a failed activity made (the activity reports it when it can)."""
     cause = error.cause

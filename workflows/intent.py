@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from durable_agents.contracts import Step
+from durable_agents.contracts import Plan, Step
 
 _ASKED = {
     "max": r"largest|highest|maximum|max|biggest|greatest",
@@ -66,3 +66,25 @@ def wrong_totals(
             )
         todo.extend(dependencies.get(step_id, set()))
     return sorted(problems)
+
+
+def amend_totals(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
+    """The plan with every ``records`` total set to the one the goal names, and what was
+    changed. A check that knows the fix applies it: told 'set "compute": "max"', the 1.5B
+    planner wrote "sum" again (measured, twice in a row); the goal's words decide, and
+    only when they name exactly one kind of total."""
+    asked = asked_total(goal)
+    if asked is None:
+        return plan, []
+    steps: list[Step] = []
+    changes: list[str] = []
+    for step in plan.steps:
+        compute = step.params.get("compute")
+        if step.action == "records" and compute in TOTALS and compute != asked:
+            step = step.model_copy(update={"params": {**step.params, "compute": asked}})
+            changes.append(
+                f'step \'{step.id}\' computes "{asked}", not "{compute}": the goal asks for '
+                f"the {WORDS[asked]}"
+            )
+        steps.append(step)
+    return (plan.model_copy(update={"steps": steps}) if changes else plan), changes

@@ -19,6 +19,7 @@ from durable_agents.contracts.run import WorkflowActivity
 from durable_agents.rules.policy import blocked_steps
 from durable_agents.workflows.budgets import FOR_LLM_CALL
 from durable_agents.workflows.gate import judges_undo
+from durable_agents.workflows.intent import amend_totals
 from durable_agents.workflows.plan_checks import (
     nesting_problems,
     repeated_failures,
@@ -29,6 +30,7 @@ from durable_agents.workflows.run import Run
 from durable_agents.workflows.spending import Spending
 
 SAME_BLOCK_STOPS = "same-block-stops-v1"  # workflow.patched id: a repeated block ends planning
+TOTALS_AMENDED = "totals-amended-v1"  # workflow.patched id: records totals follow the goal
 
 
 def given_plan_problems(run: Run, plan: Plan) -> list[str]:
@@ -92,6 +94,10 @@ async def make_plan(run: Run, spending: Spending, request: PlanRequest, reason: 
             or (blocked := blocked_steps(fresh, run.input.policy, undo=judges_undo(*fresh.steps)))
         )
         if not errors:
+            amended, changes = amend_totals(run.input.goal, fresh)
+            if changes and workflow.patched(TOTALS_AMENDED):
+                workflow.logger.info("Plan amended from the goal: %s", "; ".join(changes))
+                fresh, reason = amended, f"{reason} (amended from the goal: {'; '.join(changes)})"
             adopt(run, fresh, reason, kept)
             return
         reasons = {error.split(": ", 1)[-1] for error in blocked}

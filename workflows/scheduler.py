@@ -15,19 +15,30 @@ from durable_agents.workflows.references import ReferenceProblem, condition_hold
 from durable_agents.workflows.steps import StepRunner
 
 Running = dict[str, asyncio.Task[None]]
+STOP_ON_FAILURE = "stop-steps-on-failure-v1"  # workflow.patched id
 
 
 async def execute(runner: StepRunner) -> None:
-    """Run the current plan's pending steps; on cancellation, stop running steps first."""
+    """Run the current plan's pending steps; on cancellation or a failure, stop running
+    steps first (a run that ended with a local activity in flight was refused by the
+    server: "FailWorkflowExecution must be the last command")."""
     runner.run.set_phase(Phase.EXECUTING)
     running: Running = {}
     try:
         await _schedule(runner, running)
     except asyncio.CancelledError:
-        for task in running.values():
-            task.cancel()
-        await asyncio.gather(*running.values(), return_exceptions=True)
+        await _stop(running)
         raise
+    except BaseException:  # a failing run (a budget spent): no step outlives it
+        if workflow.patched(STOP_ON_FAILURE):
+            await _stop(running)
+        raise
+
+
+async def _stop(running: Running) -> None:
+    for task in running.values():
+        task.cancel()
+    await asyncio.gather(*running.values(), return_exceptions=True)
 
 
 async def _schedule(runner: StepRunner, running: Running) -> None:

@@ -26,8 +26,7 @@ from durable_agents.rules.policy import Verdict, arguments_hash
 from durable_agents.workflows.calls import (
     Call,
     CallFailed,
-    activity_failure,
-    attempts_of,
+    call_failed,
     declared_undo,
     step_calls,
 )
@@ -43,6 +42,7 @@ STEP_RETRIES = 2
 STEP_RETRY_DELAY = timedelta(seconds=30)
 MAX_RECOVERIES = 2  # on_failure "recover": LLM proposals per call
 SHARED_CALL_SLOTS = "shared-call-slots-v1"  # workflow.patched id: max_parallel counts calls
+PURE_LOCAL = "pure-local-v1"  # workflow.patched id: pure actions run as local activities
 
 
 class StepRunner:
@@ -182,8 +182,10 @@ class StepRunner:
             return await in_workflow(self, step, item, params)
         spec = CATALOG[step.action]
         await self._respect_rate_limit(step.action)
-        context = self.action_context(step.id, approved=approved)
         label = step.id if item is None else f"{step.id}[{item}]"
+        if spec.pure and workflow.patched(PURE_LOCAL):
+            return await self._pure_call(spec, step.id, params, f"{label}: {step.title}")
+        context = self.action_context(step.id, approved=approved)
         while True:
             try:
                 return await self.action_activity(
@@ -207,11 +209,31 @@ class StepRunner:
                     await self.gate.ask(step, found, arguments)
                     context = context.model_copy(update={"approved": True})
                     continue
-                for_good = isinstance(cause, ApplicationError) and cause.non_retryable
-                attempts = attempts_of(exc, spec.retry_policy)
-                raise CallFailed(
-                    activity_failure(exc), for_good=for_good, attempts=attempts
-                ) from None
+                raise call_failed(exc, spec.retry_policy) from None
+
+    async def _pure_call(
+        self, spec: ActionSpec, step_id: str, params: ActionParams, summary: str
+    ) -> ActionResult:
+        """A pure action as a local activity: its result is a marker in history (replay
+        and resume read it), without a task queue round trip per call; it needs neither
+        the policy nor an approval, so its context is the bare minimum."""
+        context = ActionContext(
+            run_id=workflow.info().workflow_id,
+            step_id=step_id,
+            workspace=self.run.input.workspace,
+        )
+        try:
+            result: ActionResult = await workflow.execute_local_activity(
+                spec.name,
+                args=[context, params],
+                result_type=ActionResult,
+                start_to_close_timeout=spec.start_to_close,
+                retry_policy=spec.retry_policy,
+                summary=summary[:200],
+            )
+        except (ActivityError, ApplicationError) as exc:
+            raise call_failed(exc, spec.retry_policy) from None
+        return result
 
     @staticmethod
     async def action_activity(

@@ -87,8 +87,9 @@ def test_step_options_are_offered_to_configured_models_only() -> None:
     with pytest.raises(ValueError, match="PLANNER_STEP_OPTIONS must be 1 or 0"):
         Settings.from_env({"PLANNER_STEP_OPTIONS": "maybe"})
     basic = json.dumps(plan_schema(step_options=False))
-    assert "foreach" not in basic and "on_failure" not in basic
+    assert "foreach" not in basic and "on_failure" not in basic and '"when"' not in basic
     assert "foreach" in json.dumps(plan_schema(step_options=True))
+    assert '"when"' in json.dumps(plan_schema(step_options=True))
 
 
 async def test_a_seed_is_sent_only_when_set_and_moves_with_the_attempt(

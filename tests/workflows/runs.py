@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -51,13 +52,18 @@ async def start(
     )
 
 
-async def activity_types(handle: WorkflowHandle[Any, Any]) -> list[str]:
-    history = await handle.fetch_history()
-    return [
-        e.activity_task_scheduled_event_attributes.activity_type.name
-        for e in history.events
-        if e.HasField("activity_task_scheduled_event_attributes")
-    ]
+async def activity_types(handle: WorkflowHandle[Any, Any], *, local: bool = True) -> list[str]:
+    """The run's activities in history order; ``local``: with local activities (pure
+    actions), recorded as markers instead of scheduled tasks."""
+    types = []
+    for event in (await handle.fetch_history()).events:
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            types.append(event.activity_task_scheduled_event_attributes.activity_type.name)
+        marker = event.marker_recorded_event_attributes
+        if local and marker.marker_name == "core_local_activity":
+            data = json.loads(marker.details["data"].payloads[0].data)
+            types.append(data["activity_type"])
+    return types
 
 
 async def assert_replays(handle: WorkflowHandle[Any, Any]) -> None:

@@ -28,7 +28,7 @@ from durable_agents.workflows.completion import (
     unrequested_urls,
 )
 from durable_agents.workflows.deliverables import check, deliverables_for
-from durable_agents.workflows.intent import asked_total, wrong_totals
+from durable_agents.workflows.intent import amend_totals, asked_total, wrong_totals
 from durable_agents.workflows.plan_checks import step_dependencies
 from tests.fake_llm import FakeLlm
 from tests.local_http import LocalHttp
@@ -244,39 +244,67 @@ def test_the_goal_names_one_kind_of_total_and_a_records_step_must_compute_it() -
     assert made_by("max") == [] and made_by("rows") == []  # sorting and picking: not judged
 
 
-async def test_a_sum_written_for_the_largest_value_goes_back_to_the_planner(
+def largest_plan(compute: str) -> Plan:
+    return plan(
+        {"id": "read", "action": "file_read", "params": {"path": "data/sales.csv"}},
+        {
+            "id": "calc",
+            "action": "records",
+            "depends_on": ["read"],
+            "params": {"input": "${steps.read.output}", "compute": compute, "field": "revenue"},
+        },
+        {
+            "id": "write",
+            "action": "file_write",
+            "depends_on": ["calc"],
+            "params": {"path": "out/max.json", "content": "${steps.calc.output}"},
+        },
+    )
+
+
+LARGEST = "Find the largest revenue value in data/sales.csv and write it to out/max.json"
+
+
+def test_a_plans_totals_are_amended_to_the_one_the_goal_names() -> None:
+    amended, changes = amend_totals(LARGEST, largest_plan("sum"))
+    assert [s.params.get("compute") for s in amended.steps] == [None, "max", None]
+    assert changes == ['step \'calc\' computes "max", not "sum": the goal asks for the largest']
+    assert amend_totals(LARGEST, largest_plan("rows")) == (largest_plan("rows"), [])
+    two_kinds = "Total the revenue, then write the largest region to out/max.json"
+    assert amend_totals(two_kinds, largest_plan("sum"))[1] == []  # the goal's words decide
+
+
+async def test_a_sum_planned_for_the_largest_value_is_amended_before_it_runs(
     client: Client, task_queue: str, workspace: Path, fake_llm: FakeLlm, agent_worker: Worker
 ) -> None:
-    """Measured with the embedded model: 'the largest revenue value' planned as a sum,
-    2430 written, the reviewer accepted it. Now the computation is checked in code."""
-
-    def steps(compute: str) -> Plan:
-        return plan(
-            {"id": "read", "action": "file_read", "params": {"path": "data/sales.csv"}},
-            {
-                "id": "calc",
-                "action": "records",
-                "depends_on": ["read"],
-                "params": {"input": "${steps.read.output}", "compute": compute, "field": "revenue"},
-            },
-            {
-                "id": "write",
-                "action": "file_write",
-                "depends_on": ["calc"],
-                "params": {"path": "out/max.json", "content": "${steps.calc.output}"},
-            },
-        )
-
-    fake_llm.plans.extend([steps("sum"), steps("max")])
+    """Measured with the embedded model: told 'set "compute": "max"', the planner summed
+    again. The goal names the total, so workflow code sets it in the plan."""
+    fake_llm.plans.append(largest_plan("sum"))
     fake_llm.reviews.append(Review(verdict="done", answer="the largest is 400"))
-    goal = "Find the largest revenue value in data/sales.csv and write it to out/max.json"
-    handle = await start(client, task_queue, workspace, goal=goal)
+    handle = await start(client, task_queue, workspace, goal=LARGEST)
+    result = await handle.result()
+    assert result.status == "succeeded"
+    assert json.loads((workspace / "out/max.json").read_text()) == 400
+    assert len(fake_llm.plan_requests) == 1
+    assert "amended from the goal" in result.plans[0].reason
+    await assert_replays(handle)
+
+
+async def test_a_given_plans_sum_for_the_largest_value_goes_back_to_the_planner(
+    client: Client, task_queue: str, workspace: Path, fake_llm: FakeLlm, agent_worker: Worker
+) -> None:
+    """A person's plan is never amended; its wrong total is found by the check and a
+    reviewed run asks the planner, with the fix named (measured: 2430 accepted as the
+    largest before the computation was checked in code)."""
+    fake_llm.plans.append(largest_plan("max"))
+    fake_llm.reviews.append(Review(verdict="done", answer="the largest is 400"))
+    given = largest_plan("sum")
+    handle = await start(client, task_queue, workspace, goal=LARGEST, plan=given, review=True)
     await pending_approval(handle, "write")  # the new plan replaces the run's own file
     await handle.signal(AgentWorkflow.approve, ApprovalDecision(step_id="write"))
     result = await handle.result()
-    feedback = fake_llm.plan_requests[1].feedback or ""
+    feedback = fake_llm.plan_requests[0].feedback or ""
     assert "the goal asks for the largest (compute \"max\"), but step 'calc' computed" in feedback
-    assert len(fake_llm.review_requests) == 1
     assert json.loads((workspace / "out/max.json").read_text()) == 400
     assert result.status == "succeeded"
     await assert_replays(handle)
