@@ -243,6 +243,15 @@ def apply_records(params: RecordsParams) -> JsonValue:
         kept = _sorted(records, params)[: params.limit]
         return _compute(kept, params, field)
     group_by = _known_field(records, params.group_by, "group_by")
+    pinned = [c for c in params.where if c.field == group_by and c.op == "=="]
+    if pinned:
+        # measured: told to group "per region", the planner kept where region == North
+        # and wrote {"North": 643}, one group where the goal asks for each of them
+        raise _invalid(
+            f"where {group_by} == {json.dumps(pinned[0].value)} keeps one {group_by}, so "
+            f"group_by {group_by!r} makes a single group; for a result per {group_by}, drop "
+            f"that where condition; for {json.dumps(pinned[0].value)} alone, drop group_by"
+        )
     groups: dict[str, list[Record]] = {}
     for record in records:
         value = record.get(group_by)

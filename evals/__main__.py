@@ -4,7 +4,8 @@ Each goal runs as a user would run it, ``python starter.py --goal ...`` in a fre
 workspace, against the local API this command starts and the PostgreSQL at
 DATABASE_URL; then its outcome is checked. Per goal it prints achieved / failed (exit
 non-zero, honest) / FALSE SUCCESS (exit 0, wrong outcome), time and tokens, then totals,
-and writes them to evals/results.json. With no LLM configured the embedded model runs.
+and writes them to evals/results.json (results-memory.json with ``--memory on``). With
+no LLM configured the embedded model runs.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from evals.goals import GOALS, Goal
 from evals.outcomes import REPO
 
 DATABASE_URL = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test"
-RESULTS = Path(__file__).parent / "results.json"
+RESULTS = {False: "results.json", True: "results-memory.json"}  # by --memory
 LOGS = Path(__file__).parent / "logs"  # each goal's starter output (not committed)
 TOKENS = re.compile(r"(\d+) LLM calls, (\d+) tokens")
 
@@ -151,7 +152,7 @@ async def main(names: list[str], memory: bool) -> int:
         check=False,
     ).stdout.strip()
     false_successes = [o.goal for o in outcomes if o.verdict == "FALSE SUCCESS"]
-    RESULTS.write_text(
+    (Path(__file__).parent / RESULTS[memory]).write_text(
         json.dumps(
             {
                 "commit": commit,

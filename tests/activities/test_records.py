@@ -64,6 +64,22 @@ def test_a_total_with_a_label_in_fields_ignores_the_label() -> None:
         records(compute="sum", field="revenue", fields=["region"])
 
 
+def test_grouping_by_a_field_pinned_to_one_value_is_refused() -> None:
+    """Measured false success: "the sum of revenue for each region" planned as where
+    region == North, group_by region: {"North": 643} passed as a result per region."""
+    north = {"field": "region", "op": "==", "value": "North"}
+    with pytest.raises(ApplicationError, match="for a result per region, drop that where"):
+        records(compute="sum", field="revenue", group_by="region", where=[north])
+    assert records(compute="sum", field="revenue", where=[north]) == 643
+    other = {"field": "product", "op": "==", "value": "Widget"}  # another field: fine
+    assert set(records(compute="sum", field="revenue", group_by="region", where=[other])) == {
+        "North",
+        "South",
+        "East",
+        "West",
+    }
+
+
 def test_two_inputs_join_on_a_key_then_total_per_group() -> None:
     orders = [
         {"id": 1, "customer_id": 7, "amount": 120.0},
