@@ -34,6 +34,24 @@ def promised_files(goal: str) -> list[str]:
     return found
 
 
+# a workspace path as goals write one: folders, a name, an extension (no URL: "://" is cut)
+_NAMED_PATH = re.compile(r"(?<![\w/.:-])[`'\"]?(?P<path>(?:[\w-]+/)*[\w-]+\.[A-Za-z0-9]{1,5})\b")
+
+
+def written_named_files(goal: str, written: Iterable[str]) -> list[str]:
+    """Files the goal names that the run wrote, in order of mention, beyond those it asks
+    to be written in so many words: "list the regions as a JSON array in out/r.json" has
+    no "write ... to" (measured: an empty list there passed unchecked)."""
+    done = set(written)
+    promised = promised_files(goal)
+    found: list[str] = []
+    for match in _NAMED_PATH.finditer(goal):
+        path = posixpath.normpath(match.group("path"))
+        if path in done and path not in promised and path not in found:
+            found.append(path)
+    return found
+
+
 _PER_GROUP = re.compile(
     r"\b(?:per|for\s+(?:each|every))\s+(?P<group>[a-z_][\w-]*)"
     r"|\b(?:totals?|sums?|counts?|averages?|means?|group(?:ed)?)\b[^.;\n]*?\bby\s+"

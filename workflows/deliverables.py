@@ -33,17 +33,19 @@ def deliverables_for(
     per: str | None = None,
     data: bool = False,
     sentences: int | None = None,
+    written: Iterable[str] = (),
 ) -> list[Deliverable]:
     """What the run must produce: the plan's deliverables, and every file the goal names;
     with ``per`` (the goal asks for a result per group), a goal-named JSON file must hold
     one value per group (a list or an object), not one number; with ``data``, it must not
-    hold a whole HTTP response unless the goal speaks of headers or status."""
+    hold a whole HTTP response unless the goal speaks of headers or status; ``written``:
+    more goal-named files the run wrote, checked the same way."""
     found: dict[str, Deliverable] = {}
     for deliverable in stated:
         path = posixpath.normpath(deliverable.path)
         found[path] = deliverable.model_copy(update={"path": path})
     wants_envelope = bool(_ENVELOPE_WORDS.search(goal))
-    for path in promised_files(goal):
+    for path in [*promised_files(goal), *written]:
         named = Deliverable(path=path)
         if per is not None and named.file_format() == "json":
             named = named.model_copy(update={"shape": "collection", "per": per})

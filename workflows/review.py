@@ -31,6 +31,7 @@ from durable_agents.workflows.completion import (
     promised_files,
     unrequested_urls,
     written_files,
+    written_named_files,
 )
 from durable_agents.workflows.deliverables import check, deliverables_for
 from durable_agents.workflows.digest import summarize_sinks
@@ -46,6 +47,7 @@ LENGTH_CHECKED = "length-v1"  # workflow.patched id: "in two sentences" is check
 EDITS_WRITTEN = "edits-written-v1"  # workflow.patched id: a file the goal edits is written back
 RESPONSES_CHECKED = "responses-v1"  # workflow.patched id: a goal's file is data, not a response
 TOTALS_CHECKED = "totals-v1"  # workflow.patched id: the goal's kind of total is the one computed
+NAMED_WRITTEN = "named-written-v1"  # workflow.patched id: goal-named files the run wrote
 PER_GROUP_CHECKED = "per-group-v1"  # workflow.patched id: "per region" files hold per-group values
 INSPECT_TIMEOUT = timedelta(seconds=30)
 INSPECT_RETRY = RetryPolicy(maximum_attempts=3)
@@ -93,7 +95,9 @@ async def review_round(run: Run, spending: Spending) -> Review:
     data = bool(named) and workflow.patched(RESPONSES_CHECKED)
     asked = asked_sentences(run.input.goal)
     sentences = asked if asked is not None and workflow.patched(LENGTH_CHECKED) else None
-    deliverables = deliverables_for(run.input.goal, stated, per, data, sentences)
+    more = written_named_files(run.input.goal, written_files(state.steps.values()))
+    more = more if more and workflow.patched(NAMED_WRITTEN) else []
+    deliverables = deliverables_for(run.input.goal, stated, per, data, sentences, more)
     if deliverables and workflow.patched(DELIVERABLES_CHECKED):
         run.checks = await _read_back(run, deliverables)
         if asked_total(run.input.goal) and workflow.patched(TOTALS_CHECKED):

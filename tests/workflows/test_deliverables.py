@@ -26,6 +26,7 @@ from durable_agents.workflows.completion import (
     named_urls,
     per_group,
     unrequested_urls,
+    written_named_files,
 )
 from durable_agents.workflows.deliverables import check, deliverables_for
 from durable_agents.workflows.intent import amend_totals, asked_total, wrong_totals
@@ -114,6 +115,31 @@ def write_step(content: object) -> dict[str, object]:
         "action": "file_write",
         "params": {"path": "out/paris.json", "content": content},
     }
+
+
+def test_a_goal_named_file_the_run_wrote_is_a_deliverable_whatever_the_verb() -> None:
+    goal = "List the distinct regions in data/sales.csv as a JSON array in out/regions.json"
+    written = {"out/regions.json", "out/other.json"}
+    assert written_named_files(goal, written) == ["out/regions.json"]
+    assert written_named_files(goal, set()) == []  # nothing written: the reviewer judges
+    said = "Write the regions to out/regions.json"
+    assert written_named_files(said, written) == []  # already promised in so many words
+    [found] = deliverables_for(goal, [], written=["out/regions.json"])
+    assert check(found, inspected([])).problems == ["out/regions.json is empty ([])"]
+
+
+async def test_an_empty_list_in_a_goal_named_file_fails_the_run(
+    client: Client, task_queue: str, workspace: Path, agent_worker: Worker
+) -> None:
+    """Measured false success: "List the distinct regions ... as a JSON array in
+    out/regions.json" wrote [] and the reviewer accepted it."""
+    goal = "List the distinct regions in data/sales.csv as a JSON array in out/regions.json"
+    write = {"id": "write", "action": "file_write"}
+    write["params"] = {"path": "out/regions.json", "content": []}
+    handle = await start(client, task_queue, workspace, goal=goal, plan=plan(write), review=False)
+    failure = await run_failure(handle)
+    assert "out/regions.json is empty" in str(failure.message)
+    await assert_replays(handle)
 
 
 async def test_a_given_plan_whose_file_is_wrong_fails_honestly(
