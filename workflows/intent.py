@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 
 from durable_agents.contracts import Plan, Step
+from durable_agents.workflows.completion import per_group
 
 _ASKED = {
     "max": r"largest|highest|maximum|max|biggest|greatest",
@@ -88,3 +89,40 @@ def amend_totals(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
             )
         steps.append(step)
     return (plan.model_copy(update={"steps": steps}) if changes else plan), changes
+
+
+def amend_per_group(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
+    """The plan with every ``records`` total grouped the way the goal asks ("per region":
+    group_by region, no where pinning region to one value), and what was changed.
+    Measured: told 'set "group_by": "region"', the 1.5B planner kept where region ==
+    North (one group), then dropped group_by again, three plans in a row."""
+    group = per_group(goal)
+    if group is None:
+        return plan, []
+    steps: list[Step] = []
+    changes: list[str] = []
+    for step in plan.steps:
+        params = step.params
+        if step.action != "records" or params.get("compute") not in TOTALS:
+            steps.append(step)
+            continue
+        where = params.get("where")
+        conditions = where if isinstance(where, list) else []
+        kept = [c for c in conditions if not _pins(c, group)]
+        updated = dict(params)
+        if len(kept) < len(conditions):
+            updated["where"] = kept
+            changes.append(f"step '{step.id}' keeps every {group}, not one")
+        if params.get("group_by") in (None, ""):
+            updated["group_by"] = group
+            changes.append(f"step '{step.id}' computes one result per {group}")
+        steps.append(step.model_copy(update={"params": updated}) if updated != params else step)
+    return (plan.model_copy(update={"steps": steps}) if changes else plan), changes
+
+
+def _pins(condition: object, field: str) -> bool:
+    """Whether a where condition keeps one value of ``field`` (``field == value``)."""
+    if not isinstance(condition, dict):
+        return False
+    named = str(condition.get("field", "")).lower() == field.lower()
+    return named and condition.get("op", "==") == "=="

@@ -19,7 +19,7 @@ from durable_agents.contracts.run import WorkflowActivity
 from durable_agents.rules.policy import blocked_steps
 from durable_agents.workflows.budgets import FOR_LLM_CALL
 from durable_agents.workflows.gate import judges_undo
-from durable_agents.workflows.intent import amend_totals
+from durable_agents.workflows.intent import amend_per_group, amend_totals
 from durable_agents.workflows.plan_checks import (
     nesting_problems,
     repeated_failures,
@@ -31,6 +31,7 @@ from durable_agents.workflows.spending import Spending
 
 SAME_BLOCK_STOPS = "same-block-stops-v1"  # workflow.patched id: a repeated block ends planning
 TOTALS_AMENDED = "totals-amended-v1"  # workflow.patched id: records totals follow the goal
+PER_GROUP_AMENDED = "per-group-amended-v1"  # workflow.patched id: and its grouping
 
 
 def given_plan_problems(run: Run, plan: Plan) -> list[str]:
@@ -94,10 +95,7 @@ async def make_plan(run: Run, spending: Spending, request: PlanRequest, reason: 
             or (blocked := blocked_steps(fresh, run.input.policy, undo=judges_undo(*fresh.steps)))
         )
         if not errors:
-            amended, changes = amend_totals(run.input.goal, fresh)
-            if changes and workflow.patched(TOTALS_AMENDED):
-                workflow.logger.info("Plan amended from the goal: %s", "; ".join(changes))
-                fresh, reason = amended, f"{reason} (amended from the goal: {'; '.join(changes)})"
+            fresh, reason = _amended(run.input.goal, fresh, reason)
             adopt(run, fresh, reason, kept)
             return
         reasons = {error.split(": ", 1)[-1] for error in blocked}
@@ -112,6 +110,20 @@ async def make_plan(run: Run, spending: Spending, request: PlanRequest, reason: 
     raise run.failure(
         f"no valid plan after {attempts} attempts: " + "; ".join(errors), "InvalidPlan"
     )
+
+
+def _amended(goal: str, plan: Plan, reason: str) -> tuple[Plan, str]:
+    """The plan with what the goal itself settles set right (the kind of total, the
+    grouping), each behind its patch; the plan version's reason says what changed."""
+    said: list[str] = []
+    for amend, patch in ((amend_totals, TOTALS_AMENDED), (amend_per_group, PER_GROUP_AMENDED)):
+        amended, changes = amend(goal, plan)
+        if changes and workflow.patched(patch):
+            plan, said = amended, [*said, *changes]
+    if not said:
+        return plan, reason
+    workflow.logger.info("Plan amended from the goal: %s", "; ".join(said))
+    return plan, f"{reason} (amended from the goal: {'; '.join(said)})"
 
 
 def adopt(run: Run, plan: Plan, reason: str, kept: dict[str, Step]) -> None:

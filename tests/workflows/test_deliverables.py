@@ -29,7 +29,12 @@ from durable_agents.workflows.completion import (
     written_named_files,
 )
 from durable_agents.workflows.deliverables import check, deliverables_for
-from durable_agents.workflows.intent import amend_totals, asked_total, wrong_totals
+from durable_agents.workflows.intent import (
+    amend_per_group,
+    amend_totals,
+    asked_total,
+    wrong_totals,
+)
 from durable_agents.workflows.plan_checks import step_dependencies
 from tests.fake_llm import FakeLlm
 from tests.local_http import LocalHttp
@@ -298,6 +303,29 @@ def test_a_plans_totals_are_amended_to_the_one_the_goal_names() -> None:
     assert amend_totals(LARGEST, largest_plan("rows")) == (largest_plan("rows"), [])
     two_kinds = "Total the revenue, then write the largest region to out/max.json"
     assert amend_totals(two_kinds, largest_plan("sum"))[1] == []  # the goal's words decide
+
+
+def test_a_plans_totals_are_grouped_the_way_the_goal_asks() -> None:
+    """Measured on the demo goal: the planner kept where region == North (one group) or
+    left group_by out, three plans in a row, after being told to set group_by."""
+    goal = "Read data/sales.csv, total the revenue per region, and write the totals to out/t.json"
+    north = {"field": "region", "op": "==", "value": "North"}
+    widgets = {"field": "product", "op": "==", "value": "Widget"}
+    step = {
+        "id": "calc",
+        "action": "records",
+        "params": {"input": [], "compute": "sum", "field": "revenue", "where": [north, widgets]},
+    }
+    amended, changes = amend_per_group(goal, plan(step))
+    assert amended.steps[0].params["where"] == [widgets]
+    assert amended.steps[0].params["group_by"] == "region"
+    assert changes == [
+        "step 'calc' keeps every region, not one",
+        "step 'calc' computes one result per region",
+    ]
+    rows = {**step, "params": {"input": [], "where": [north]}}  # rows, not a total: kept
+    assert amend_per_group(goal, plan(rows))[1] == []
+    assert amend_per_group("Total the revenue in data/sales.csv", plan(step))[1] == []
 
 
 async def test_a_sum_planned_for_the_largest_value_is_amended_before_it_runs(
