@@ -212,6 +212,10 @@ def apply_records(params: RecordsParams) -> JsonValue:
     if params.compute == "count" and field is not None:
         field = _known_field(records, field, "count")
     if params.compute in ("sum", "average", "min", "max", "values", "distinct"):
+        if field is None and len(params.fields) == 1:
+            # measured: "the names as a JSON array" planned as compute "values", fields
+            # ["name"], twice: one field named, so that is the field
+            field, params = params.fields[0], params.model_copy(update={"fields": []})
         if field is None:
             raise _invalid(
                 f'compute "{params.compute}" needs field: the field to {params.compute} '

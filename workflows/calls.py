@@ -7,6 +7,7 @@ it ended without a result (and how its step should settle).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pydantic import JsonValue, ValidationError
@@ -20,6 +21,7 @@ from durable_agents.contracts.errors import format_validation_error
 from durable_agents.contracts.plan import FOREACH_MAX_ITEMS, Compensation, Step
 from durable_agents.contracts.run import StepStatus
 from durable_agents.rules.patches import applies
+from durable_agents.workflows.digest import preview
 from durable_agents.workflows.references import (
     ReferenceProblem,
     evaluate,
@@ -89,19 +91,18 @@ def step_calls(step: Step, scope: dict[str, object]) -> list[Call]:
 
 
 EMPTY_REFERENCE_FAILS = "empty-reference-v1"  # patch id: a param's reference matching nothing fails
+NESTED_REFERENCE_FAILS = "empty-reference-nested-v1"  # patch id: ... inside objects and lists too
 
 
 def _matched_nothing(
-    params: dict[str, JsonValue], resolved: JsonValue, scope: dict[str, object]
+    params: dict[str, JsonValue], resolved: JsonValue, scope: dict[str, object], nested: bool
 ) -> str | None:
     """Why a param that is one reference into a field got nothing (null), with what the
     output has instead; None when every such param found a value. Measured: "write their
-    name" wrote null from ${steps.user.output.name}, the name being under .body."""
-    if not isinstance(resolved, dict):
-        return None
-    for key, raw in params.items():
-        if not isinstance(raw, str) or resolved.get(key) is not None:
-            continue
+    name" wrote null from ${steps.user.output.name}, the name being under .body; with
+    ``nested``, also inside objects and lists (measured: a POST of {"total": null} from
+    ${steps.sum.output.total}, the output being the number itself)."""
+    for key, raw in _references_to_nothing(params, resolved, "", nested):
         parts = split_references(raw)
         if len(parts) != 1 or not parts[0][1] or not _INTO_OUTPUT.match(parts[0][0]):
             continue
@@ -111,7 +112,8 @@ def _matched_nothing(
         has = (
             f"it has the keys {', '.join(list(output)[:20])}"
             if isinstance(output, dict)
-            else f"it is {type(output).__name__}"
+            else f"it is {type(output).__name__} {preview(output, 60)}: write "
+            f"${{steps.{source[1]}.output}} for it"
         )
         body = (
             " (an HTTP response's data is under .body)"
@@ -120,6 +122,24 @@ def _matched_nothing(
         )
         return f"param {key!r}: {raw} matched nothing in steps.{source[1]}.output; {has}{body}"
     return None
+
+
+def _references_to_nothing(
+    params: JsonValue, resolved: JsonValue, path: str, nested: bool
+) -> Iterator[tuple[str, str]]:
+    """(param path, text) of string params that resolved to null."""
+    pairs: list[tuple[str, JsonValue, JsonValue]] = []
+    if isinstance(params, dict) and isinstance(resolved, dict):
+        pairs = [(f"{path}.{k}" if path else k, v, resolved.get(k)) for k, v in params.items()]
+    elif isinstance(params, list) and isinstance(resolved, list) and len(params) == len(resolved):
+        both = enumerate(zip(params, resolved, strict=True))
+        pairs = [(f"{path}[{i}]", v, r) for i, (v, r) in both]
+    for label, raw, value in pairs:
+        if isinstance(raw, str):
+            if value is None:
+                yield label, raw
+        elif nested:
+            yield from _references_to_nothing(raw, value, label, nested)
 
 
 _INTO_OUTPUT = re.compile(r"^\s*steps\.([A-Za-z][A-Za-z0-9_]*)\.output\s*[.\[]")
@@ -135,9 +155,12 @@ def _params(step: Step, scope: dict[str, object], item: int | None) -> ActionPar
     where = "" if item is None else f"item {item}: "
     try:
         resolved = resolve(step.params, scope)
-        missing = _matched_nothing(step.params, resolved, scope)
+        missing = _matched_nothing(step.params, resolved, scope, nested=False)
         if missing and applies(EMPTY_REFERENCE_FAILS):
             raise CallFailed(f"{where}{missing}")
+        inside = _matched_nothing(step.params, resolved, scope, nested=True)
+        if inside and applies(NESTED_REFERENCE_FAILS):
+            raise CallFailed(f"{where}{inside}")
         return CATALOG[step.action].params_model.model_validate(resolved)
     except ReferenceProblem as exc:
         hint = REFERENCE_HINT if "(" in str(exc) else ""

@@ -64,6 +64,16 @@ def test_a_total_with_a_label_in_fields_ignores_the_label() -> None:
         records(compute="sum", field="revenue", fields=["region"])
 
 
+def test_the_one_field_named_in_fields_is_the_field_to_compute() -> None:
+    names = [{"name": "Ann", "city": "Paris"}, {"name": "Bo", "city": "Oslo"}]
+    assert apply_records(RecordsParams(input=names, compute="values", fields=["name"])) == [
+        "Ann",
+        "Bo",
+    ]
+    with pytest.raises(ApplicationError, match='compute "values" needs field'):
+        apply_records(RecordsParams(input=names, compute="values", fields=["name", "city"]))
+
+
 def test_grouping_by_a_field_pinned_to_one_value_is_refused() -> None:
     """Measured false success: "the sum of revenue for each region" planned as where
     region == North, group_by region: {"North": 643} passed as a result per region."""
@@ -277,4 +287,29 @@ async def test_a_param_whose_reference_matches_nothing_fails_with_what_is_there(
         "it has the keys status, body (an HTTP response's data is under .body)"
     ) in str(failure.message)
     assert not (workspace / "out/name.txt").exists()
+    await assert_replays(handle)
+
+
+async def test_a_reference_inside_a_body_that_matches_nothing_fails_too(
+    client: Client, task_queue: str, workspace: Path, agent_worker: Worker
+) -> None:
+    """Measured false success: POST {"total": null} from ${steps.sum.output.total}, the
+    output being the total itself; the run said the total was 2430."""
+    read = {"id": "read", "action": "file_read", "params": {"path": "data/sales.csv"}}
+    total = {
+        "id": "sum",
+        "action": "records",
+        "params": {"input": "${steps.read.output}", "compute": "sum", "field": "revenue"},
+        "depends_on": ["read"],
+    }
+    body = {"total": "${steps.sum.output.total}", "items": ["${steps.sum.output.n}"]}
+    save = {"id": "save", "action": "file_write", "depends_on": ["sum"]}
+    save["params"] = {"path": "out/total.json", "content": body}
+    handle = await start(client, task_queue, workspace, plan=plan(read, total, save), review=False)
+    failure = await run_failure(handle)
+    assert (
+        "param 'content.total': ${steps.sum.output.total} matched nothing in steps.sum.output; "
+        "it is int 2430: write ${steps.sum.output} for it"
+    ) in str(failure.message)
+    assert not (workspace / "out/total.json").exists()
     await assert_replays(handle)

@@ -72,7 +72,7 @@ async def assert_replays(handle: WorkflowHandle[Any, Any]) -> None:
 
 
 async def pending_approval(
-    handle: WorkflowHandle[AgentWorkflow, RunResult], step_id: str, timeout: float = 20
+    handle: WorkflowHandle[AgentWorkflow, RunResult], step_id: str, timeout: float = 60
 ) -> PendingApproval:
     """Wait (on the status query, not a fixed sleep) until ``step_id`` awaits approval."""
     async with asyncio.timeout(timeout):
