@@ -50,6 +50,9 @@ class LatencyLlm(LocalHttpServer):
         self.latency = latency
         self.calls = 0
         super().__init__(self._handler())
+        # 50 calls at once: the default backlog (5) drops connects, which TCP retries
+        # after 1 s, and that second would be charged to whichever engine met it
+        self._server.socket.listen(256)
         self.start()
 
     @property

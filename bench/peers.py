@@ -173,7 +173,9 @@ def spread(values: list[float], scale: float) -> str:
 async def main(count: int, width: int, repeats: int) -> None:
     global llm
     model = LatencyLlm(LATENCY)
-    llm = AsyncOpenAI(base_url=model.base_url, api_key="bench", max_retries=0)
+    llm = AsyncOpenAI(
+        base_url=model.base_url, api_key="bench", max_retries=3
+    )  # the engine retries too
     env = await dev_server()
     client: Client = env.client
     DBOS(
