@@ -206,20 +206,31 @@ def activity_failure(error: ActivityError) -> str:
     """``Type: message`` of an activity's final failure, as the planner and people see it."""
     cause = error.cause
     if isinstance(cause, ApplicationError):
-        return f"{cause.type or 'Error'}: {cause.message}"
+        return _described(cause)
     return str(cause or error)
+
+
+def _described(failure: ApplicationError) -> str:
+    return f"{failure.type or 'Error'}: {failure.message}"
+
+
+def _reported_attempt(failure: BaseException | None) -> int | None:
+    """The attempt an activity reported in its failure's details, if it did."""
+    if isinstance(failure, ApplicationError) and failure.details:
+        detail = failure.details[0]
+        if isinstance(detail, dict) and isinstance(detail.get("attempt"), int):
+            return int(detail["attempt"])
+    return None
 
 
 def call_failed(error: ActivityError | ApplicationError, policy: RetryPolicy) -> CallFailed:
     """The ``CallFailed`` of an activity's final failure: for good when it said so. A
     local activity's own failure arrives as its ``ApplicationError``, not wrapped."""
     if isinstance(error, ApplicationError):
-        detail = error.details[0] if error.details else None
-        attempt = detail.get("attempt") if isinstance(detail, dict) else None
-        if not isinstance(attempt, int):
+        attempt = _reported_attempt(error)
+        if attempt is None:
             attempt = 1 if error.non_retryable else policy.maximum_attempts
-        message = f"{error.type or 'Error'}: {error.message}"
-        return CallFailed(message, for_good=error.non_retryable, attempts=attempt)
+        return CallFailed(_described(error), for_good=error.non_retryable, attempts=attempt)
     cause = error.cause
     for_good = isinstance(cause, ApplicationError) and cause.non_retryable
     return CallFailed(
@@ -229,11 +240,9 @@ def call_failed(error: ActivityError | ApplicationError, policy: RetryPolicy) ->
 
 def attempts_of(error: ActivityError, policy: RetryPolicy) -> int:
     """How many attempts a failed activity made (the activity reports it when it can)."""
-    cause = error.cause
-    if isinstance(cause, ApplicationError) and cause.details:
-        detail = cause.details[0]
-        if isinstance(detail, dict) and isinstance(detail.get("attempt"), int):
-            return int(detail["attempt"])
+    reported = _reported_attempt(error.cause)
+    if reported is not None:
+        return reported
     if error.retry_state is RetryState.MAXIMUM_ATTEMPTS_REACHED:
         return policy.maximum_attempts
     return 1
