@@ -18,6 +18,7 @@ from durable_agents.contracts.action_spec import Risk
 from durable_agents.contracts.policy import ApprovalDecision, ApprovalRecord, PendingApproval
 from durable_agents.contracts.run import StepState
 from durable_agents.rules.policy import arguments_hash
+from durable_agents.workflows.digest import approval_summary
 
 Via = Literal["signal", "update"]
 
@@ -95,7 +96,7 @@ class ApprovalDesk:
             await workflow.wait_condition(
                 lambda: key in self._decided,
                 timeout=self._timeout,
-                timeout_summary=f"approval of {key}",
+                timeout_summary=approval_summary(pending),
             )
         except TimeoutError:
             self._decided[key] = ApprovalRecord(

@@ -64,6 +64,19 @@ def shown_arguments(arguments: JsonValue) -> str:
     return f"{text[:ARGUMENTS_CHARS]}\n... ({len(text) - ARGUMENTS_CHARS} more characters)"
 
 
+TIMELINE_ARGUMENTS_CHARS = 600
+
+
+def approval_summary(pending: PendingApproval) -> str:
+    """The approval wait's label in the Web UI's default Timeline tab (clicked, it shows
+    in full): which step, its action and its exact arguments, so a person sees what is
+    asked without opening the User Metadata tab."""
+    return (
+        f"approval of {pending.step_id}: {pending.action} "
+        f"{preview(pending.arguments, TIMELINE_ARGUMENTS_CHARS)}"
+    )
+
+
 def approval_details(workflow_id: str, pending: PendingApproval) -> str:
     """Markdown for the Web UI: what waits, its exact arguments, how to decide."""
     payload = json.dumps({"step_id": pending.step_id, "note": "..."})
