@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 import openai
+from jsonschema import Draft202012Validator, SchemaError
 from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletionMessage
 from opentelemetry import trace
@@ -27,6 +28,7 @@ from durable_agents.activities.heartbeat import heartbeating
 from durable_agents.activities.prompts import (
     agent_messages,
     agent_tools,
+    custom_key,
     plan_messages,
     plan_schema,
     recover_messages,
@@ -196,7 +198,9 @@ class LlmActivities:
         content, usage, finish = await self._chat(
             plan_messages(request, options),
             max_tokens=PLAN_MAX_TOKENS,
-            response_format=_json_schema("plan", plan_schema(options)),
+            response_format=_json_schema(
+                "plan", plan_schema(options, custom_key(request.custom_actions))
+            ),
             variation=request.variation,
         )
         if finish == "length":
@@ -230,7 +234,7 @@ class LlmActivities:
     @activity.defn(name="recover")
     async def recover(self, request: RecoverRequest) -> RecoverOutcome:
         """Propose a way past a failed step; an unreadable proposal is retried."""
-        schema = recover_schema(request.step.action)
+        schema = recover_schema(request.step.action, request.custom_action)
         recovery, usage = await self._answer(
             recover_messages(request),
             RECOVER_MAX_TOKENS,
@@ -247,7 +251,7 @@ class LlmActivities:
         message, usage, _ = await self._complete(
             agent_messages(request),
             max_tokens=AGENT_TURN_MAX_TOKENS,
-            tools=agent_tools(request.tools),
+            tools=agent_tools(request.tools, request.custom_actions),
             tool_choice="none" if request.final else "auto",
         )
         calls = [
@@ -262,6 +266,8 @@ class LlmActivities:
         """The ``llm`` action: free text, or JSON when ``response`` is "json"."""
         messages = [{"role": "system", "content": params.system}] if params.system else []
         messages.append({"role": "user", "content": params.prompt})
+        if params.output_schema is not None:
+            return await self._typed_answer(context, params, messages)
         wants_json = params.response == "json"
         content, usage, _ = await self._chat(
             messages,
@@ -280,6 +286,68 @@ class LlmActivities:
                     retryable=True,
                 ) from exc
         return ActionResult(output=output, usage=usage, attempt=activity.info().attempt)
+
+    async def _typed_answer(
+        self, context: ActionContext, params: LlmParams, messages: list[dict[str, Any]]
+    ) -> ActionResult:
+        """An answer under ``output_schema`` (the decoder is constrained to it where the
+        provider supports that), validated; one that does not match is sent back once with
+        what is wrong, then the step fails for good with both problems."""
+        schema = dict(params.output_schema or {})
+        try:
+            validator = Draft202012Validator(schema)
+            validator.check_schema(schema)
+        except SchemaError as exc:
+            raise action_error(
+                f"output_schema is not a valid JSON schema: {exc.message}",
+                error_type="InvalidParams",
+                retryable=False,
+            ) from None
+        usage = Usage()
+        problems: list[str] = []
+        for _ in range(2):  # the answer, and one repair
+            content, used, _ = await self._chat(
+                messages,
+                max_tokens=params.max_tokens,
+                response_format=_json_schema("answer", schema),
+                variation=context.variation,
+            )
+            usage.add(used)
+            problem = _schema_problem(content, validator)
+            if problem is None:
+                return ActionResult(
+                    output=json.loads(content), usage=usage, attempt=activity.info().attempt
+                )
+            problems.append(problem)
+            messages = [
+                *messages,
+                {"role": "assistant", "content": content},
+                {
+                    "role": "user",
+                    "content": f"That answer does not match the schema: {problem}. "
+                    "Answer again with JSON that matches it.",
+                },
+            ]
+        raise action_error(
+            "the model's answer does not match output_schema, twice: " + "; then ".join(problems),
+            error_type="LlmBadAnswer",
+            retryable=False,
+        )
+
+
+def _schema_problem(content: str, validator: Draft202012Validator) -> str | None:
+    """What is wrong with an answer against its schema (the first three problems)."""
+    try:
+        answer = json.loads(content)
+    except json.JSONDecodeError as exc:
+        return f"not valid JSON ({exc})"
+    errors = sorted(validator.iter_errors(answer), key=lambda error: list(error.path))[:3]
+    if not errors:
+        return None
+    return ", ".join(
+        f"{'/'.join(str(p) for p in error.path) or 'the answer'}: {error.message}"
+        for error in errors
+    )
 
 
 def _with_full_references(plan: Plan, finished: set[str]) -> Plan:

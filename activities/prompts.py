@@ -22,9 +22,10 @@ from durable_agents.contracts import (
     ReviewRequest,
     StepDigest,
 )
-from durable_agents.contracts.action_spec import ActionSpec
+from durable_agents.contracts.action_spec import ActionParams, ActionSpec
 from durable_agents.contracts.deliverables import Deliverable
 from durable_agents.contracts.plan import STEP_ID_PATTERN, OnFailure
+from durable_agents.contracts.tools import ToolSpec
 
 # Bounds a schema-constrained model must respect, so a degenerate generation that repeats
 # a step or a phrase (measured with the 1.5B model) ends instead of running to max_tokens.
@@ -128,18 +129,46 @@ def planner_rules(step_options: bool) -> str:
     return PLANNER_RULES.replace("{step_options}", STEP_OPTION_RULES if step_options else "")
 
 
-def planner_actions(expert: bool) -> list[ActionSpec]:
+def custom_key(tools: list[ToolSpec]) -> str:
+    """A run's custom actions as one hashable text (the cache key of what they shape)."""
+    return json.dumps([tool.model_dump(mode="json") for tool in tools])
+
+
+def _custom_specs(custom: str) -> list[ActionSpec]:
+    return [ToolSpec.model_validate(tool).action_spec() for tool in json.loads(custom)]
+
+
+def planner_actions(expert: bool, custom: str = "[]") -> list[ActionSpec]:
     """The actions a planner is offered: all to an expert (configured) model, the ones a
-    small model uses well to the embedded one."""
-    return [spec for spec in CATALOG.values() if expert or not spec.expert_only]
+    small model uses well to the embedded one; then the worker's custom actions."""
+    builtins = [spec for spec in CATALOG.values() if expert or not spec.expert_only]
+    return builtins + [spec for spec in _custom_specs(custom) if spec.name not in CATALOG]
+
+
+def offered_params(spec: ActionSpec, expert: bool) -> type[BaseModel]:
+    """The params model a planner writes: without the expert-only params for a small one."""
+    if expert or not spec.expert_params:
+        return spec.params_model
+    fields: dict[str, Any] = {
+        name: (field.annotation, field)
+        for name, field in spec.params_model.model_fields.items()
+        if name not in spec.expert_params
+    }
+    model: type[BaseModel] = create_model(
+        spec.params_model.__name__,
+        __base__=ActionParams,
+        __doc__=spec.params_model.__doc__,
+        **fields,
+    )
+    return model
 
 
 @cache
-def catalog_text(expert: bool = True) -> str:
+def catalog_text(expert: bool = True, custom: str = "[]") -> str:
     """The action catalog as the planner reads it: description, params, example."""
     blocks = []
-    for spec in planner_actions(expert):
-        schema = spec.params_model.model_json_schema()
+    for spec in planner_actions(expert, custom):
+        schema = offered_params(spec, expert).model_json_schema()
         required = set(schema.get("required", []))
         lines = [f"{spec.name}: {' '.join(spec.description.split())}"]
         lines += [
@@ -152,7 +181,7 @@ def catalog_text(expert: bool = True) -> str:
 
 
 @cache
-def plan_schema(step_options: bool = False) -> dict[str, Any]:
+def plan_schema(step_options: bool = False, custom: str = "[]") -> dict[str, Any]:
     """JSON schema of a plan whose steps are a union of per-action variants;
     ``step_options`` (an expert model) adds the when, foreach and on_failure fields and
     the expert-only actions (measured: the 1.5B model wrapped 2 of 31 goals' conditions
@@ -166,13 +195,13 @@ def plan_schema(step_options: bool = False) -> dict[str, Any]:
             "foreach": (str | None, Field(default=None, max_length=TEXT_LIMIT)),
             "on_failure": (on_failure, Field(default="replan")),
         }
-    for spec in planner_actions(step_options):
+    for spec in planner_actions(step_options, custom):
         variant: type[BaseModel] = create_model(
             f"{spec.name.title().replace('_', '')}Step",
             id=(str, Field(pattern=STEP_ID_PATTERN)),
             title=(str, Field(max_length=TEXT_LIMIT)),
             action=(Literal[spec.name], ...),  # type: ignore[arg-type]
-            params=(spec.params_model, ...),
+            params=(offered_params(spec, step_options), ...),
             depends_on=(list[str], ...),
             **options,
         )
@@ -248,7 +277,11 @@ def plan_messages(request: PlanRequest, step_options: bool = False) -> list[dict
             + "\n".join(f"- {error}" for error in request.errors)
         )
     return [
-        {"role": "system", "content": planner_rules(step_options) + catalog_text(step_options)},
+        {
+            "role": "system",
+            "content": planner_rules(step_options)
+            + catalog_text(step_options, custom_key(request.custom_actions)),
+        },
         {"role": "user", "content": "\n\n".join(user)},
     ]
 
@@ -272,7 +305,7 @@ def review_messages(request: ReviewRequest) -> list[dict[str, str]]:
 
 def recover_messages(request: RecoverRequest) -> list[dict[str, str]]:
     """Chat messages asking how to get past one failed step."""
-    spec = CATALOG[request.step.action]
+    spec = action_spec(request.step.action, request.custom_action)
     user = (
         f"Goal: {request.goal}\n\n"
         f"Step '{request.step.id}' ({request.step.title}), action {spec.name}: "
@@ -287,11 +320,23 @@ def recover_messages(request: RecoverRequest) -> list[dict[str, str]]:
     ]
 
 
-@cache
-def recover_schema(action: str) -> dict[str, Any]:
+def action_spec(action: str, custom: ToolSpec | None) -> ActionSpec:
+    """A built-in action's catalog entry, or the custom one a request carries."""
+    if action in CATALOG or custom is None:
+        return CATALOG[action]
+    return custom.action_spec()
+
+
+def recover_schema(action: str, custom: ToolSpec | None = None) -> dict[str, Any]:
     """JSON schema of a recovery whose params fit ``action``'s params model."""
+    return _recover_schema(action, custom.model_dump_json() if custom else "")
+
+
+@cache
+def _recover_schema(action: str, custom: str) -> dict[str, Any]:
     decision: Any = Literal["retry", "skip", "replan"]
-    params: Any = CATALOG[action].params_model | None
+    tool = ToolSpec.model_validate_json(custom) if custom else None
+    params: Any = action_spec(action, tool).params_model | None
     answer: type[BaseModel] = create_model(
         "RecoveryAnswer",
         reason=(str, Field(max_length=TEXT_LIMIT)),
@@ -315,16 +360,22 @@ def agent_messages(request: AgentTurnRequest) -> list[dict[str, Any]]:
     return messages
 
 
-def agent_tools(names: list[str]) -> list[dict[str, Any]]:
-    """OpenAI tool definitions: one function per allowed action, its params as schema."""
-    return [
-        {
-            "type": "function",
-            "function": {
-                "name": name,
-                "description": CATALOG[name].description.strip(),
-                "parameters": CATALOG[name].params_model.model_json_schema(),
-            },
-        }
-        for name in names
-    ]
+def agent_tools(names: list[str], custom: list[ToolSpec] | None = None) -> list[dict[str, Any]]:
+    """OpenAI tool definitions: one function per allowed action, its params as schema
+    (a custom action's as its worker describes them)."""
+    described = {tool.name: tool for tool in custom or []}
+    tools = []
+    for name in names:
+        tool = described.get(name)
+        spec = CATALOG.get(name)
+        function: dict[str, Any] = {"name": name}
+        if spec is not None:
+            function["description"] = spec.description.strip()
+            function["parameters"] = spec.params_model.model_json_schema()
+        elif tool is not None:
+            function["description"] = tool.description.strip()
+            function["parameters"] = tool.params_schema
+        else:
+            continue  # workflow code offers only actions the run knows
+        tools.append({"type": "function", "function": function})
+    return tools

@@ -11,7 +11,15 @@ import argparse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from durable_agents.cli import approvals, control, inspection, listing, server, start
+from durable_agents.cli import (
+    approvals,
+    control,
+    inspection,
+    listing,
+    schedules,
+    server,
+    start,
+)
 from durable_agents.runtime.settings import Settings
 
 Handler = Callable[[argparse.Namespace, Settings], Awaitable[int]]
@@ -161,6 +169,13 @@ COMMANDS = (
         synopsis="RUN [--from-step STEP]",
         add_arguments=_retry,
         handler=start.retry,
+    ),
+    Command(
+        name="schedule",
+        help="run a goal or plan on a cron expression or an interval (Temporal Schedules)",
+        synopsis="create|list|pause|unpause|trigger|delete [NAME]",
+        add_arguments=schedules.add_arguments,
+        handler=schedules.schedule,
     ),
 )
 BY_NAME = {command.name: command for command in COMMANDS}

@@ -10,7 +10,7 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
 from durable_agents.cli.progress import compensation_line
-from durable_agents.contracts import RunResult, StepStatus
+from durable_agents.contracts import Risk, RunResult, StepStatus
 from durable_agents.rules.sql_guard import sql_effect
 
 UNVERIFIED_EXIT = 3  # succeeded, but nothing the goal asks for was checked in code
@@ -50,8 +50,10 @@ def unverified(result: RunResult) -> bool:
 
 def effects(result: RunResult) -> list[str]:
     """The succeeded steps whose own success is evidence: files written or moved, HTTP
-    calls that change something (an error status fails the step), SQL writes."""
+    calls that change something (an error status fails the step), SQL writes, custom
+    actions that are not declared reads (the app's code reported their success)."""
     params = {step.id: step.params for version in result.plans for step in version.plan.steps}
+    custom = {tool.name: tool for tool in result.custom_actions}
     found = []
     for step in result.steps:
         if step.status != StepStatus.SUCCEEDED:
@@ -66,6 +68,8 @@ def effects(result: RunResult) -> list[str]:
             sql = given.get("sql")
             if not isinstance(sql, str) or sql_effect(sql)[0] != "read":
                 found.append(step.id)
+        elif step.action in custom and custom[step.action].risk != Risk.READ:
+            found.append(step.id)
     return found
 
 

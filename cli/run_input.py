@@ -15,10 +15,13 @@ from pydantic import ValidationError
 from durable_agents.activities.named_workspace import worker_relative
 from durable_agents.cli.errors import UsageProblem
 from durable_agents.cli.policy_file import PolicyFileProblem, load_policy
-from durable_agents.contracts import Budget, Plan, Policy, RunInput
+from durable_agents.contracts import CATALOG, Budget, Plan, Policy, RunInput
 from durable_agents.contracts.errors import format_validation_error
 from durable_agents.examples.catalog import EXAMPLE_POLICY, EXAMPLES, Example, prepare_workspace
-from durable_agents.rules.policy import blocked_steps
+from durable_agents.rules.policy import blocked_steps, limit_problems
+from durable_agents.runtime.custom_actions import CustomActionProblem, load_actions
+from durable_agents.runtime.mcp_tools import McpConfigProblem, load_servers
+from durable_agents.runtime.settings import Settings
 from durable_agents.runtime.workspace import (
     WorkspaceProblem,
     ready_run_workspace,
@@ -41,7 +44,14 @@ def load_plan(path: Path, policy: Policy) -> Plan:
         if first["type"] == "json_invalid":
             raise UsageProblem(f"plan file {path} is not valid JSON: {first['msg']}") from exc
         raise UsageProblem(f"plan file {path}: {format_validation_error(exc)}") from exc
-    errors = validate_plan(plan) or blocked_steps(plan, policy)
+    # custom actions this side knows of (AGENT_ACTIONS, AGENT_MCP_CONFIG's servers) are
+    # left to the worker, which checks them against its own; any other name is a mistake
+    others = {step.action for step in plan.steps} - set(CATALOG)
+    errors = (
+        validate_plan(plan, unknown_actions_ok=others <= local_custom_actions(others))
+        or limit_problems(plan, policy)
+        or blocked_steps(plan, policy)
+    )
     if errors:
         raise UsageProblem(f"plan file {path} is invalid: " + "; ".join(errors))
     return plan
@@ -61,6 +71,20 @@ def read_goal(goal: str | None, goal_file: Path | None) -> str:
     else:
         text = goal or ""
     return text.strip()  # its length is checked with the rest of RunInput
+
+
+def local_custom_actions(names: set[str]) -> set[str]:
+    """Those of ``names`` this environment's worker settings declare: a custom action of
+    AGENT_ACTIONS, or a tool of a server AGENT_MCP_CONFIG names (``<server>_<tool>``)."""
+    if not names:
+        return set()
+    settings = Settings.from_env()
+    try:
+        declared = {action.name for action in load_actions(settings.actions)}
+        servers = [server.name for server in load_servers(settings.mcp_config)]
+    except (CustomActionProblem, McpConfigProblem) as exc:
+        raise UsageProblem(str(exc)) from exc
+    return {n for n in names if n in declared or any(n.startswith(f"{s}_") for s in servers)}
 
 
 def build_input(args: argparse.Namespace, example_api: str | None = None) -> RunInput:

@@ -36,6 +36,8 @@ from durable_agents.runtime.telemetry import configure_tracing, tracing_intercep
 from durable_agents.runtime.visibility import search_attributes_ready
 from durable_agents.workflows.agent import AgentWorkflow
 
+TITLE_CHARS = 200  # of the goal: the run's title in the Web UI (its static summary)
+
 
 async def start_run(args: argparse.Namespace, settings: Settings) -> int:
     """No command: run the goal, plan file or example given by the options."""
@@ -79,11 +81,7 @@ async def start_and_follow(
     api: ExampleApi | None,
 ) -> int:
     """Start the workflow, serve it with a local worker if none runs, follow it to its end."""
-    run_input.llm_task_queue = await llm_queue_for(client, settings.task_queue, settings.llm_queue)
-    own_server = explicit_address(connect_config(args.profile)) is None  # the local dev server
-    run_input.search_attributes = await search_attributes_ready(client, register=own_server)
-    sealed = client.data_converter.payload_codec is not None
-    run_input.visible_title = None if sealed else run_input.goal
+    await fit_to_cluster(args, settings, client, run_input)
     workflow_id = args.workflow_id or (
         f"agent-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
     )
@@ -92,7 +90,7 @@ async def start_and_follow(
         run_input,
         id=workflow_id,
         task_queue=settings.task_queue,
-        static_summary=run_input.goal[:200],  # the run's title in the Web UI
+        static_summary=run_input.goal[:TITLE_CHARS],
         memo={"manifest": run_manifest(settings, run_input)},
     )
     print(f"Started run {workflow_id}")
@@ -112,6 +110,18 @@ async def start_and_follow(
         except WorkflowFailureError as exc:
             return failed(exc)
     return print_result(result, accept_unverified=args.accept_unverified)
+
+
+async def fit_to_cluster(
+    args: argparse.Namespace, settings: Settings, client: Client, run_input: RunInput
+) -> None:
+    """What a new run's input takes from the cluster it starts on: the queue of its LLM
+    calls, whether it may publish search attributes, its visible title (none if sealed)."""
+    run_input.llm_task_queue = await llm_queue_for(client, settings.task_queue, settings.llm_queue)
+    own_server = explicit_address(connect_config(args.profile)) is None  # the local dev server
+    run_input.search_attributes = await search_attributes_ready(client, register=own_server)
+    sealed = client.data_converter.payload_codec is not None
+    run_input.visible_title = None if sealed else run_input.goal
 
 
 @contextlib.contextmanager

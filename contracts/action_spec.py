@@ -13,6 +13,7 @@ from temporalio.common import RetryPolicy
 # Error type of an activity that found, on the real system, that it needs a person's
 # approval (e.g. a write would replace a file); workflow code asks, then runs it again.
 NEEDS_APPROVAL = "NeedsApproval"
+BUILT_IN = "built-in"  # ActionSpec.source of the catalog's own actions
 
 
 class Risk(StrEnum):
@@ -72,3 +73,8 @@ class ActionSpec:
     # set_keys): run as a local activity, recorded in history as a marker without a
     # server round trip per call (bench/step_overhead.py), and safe to run again.
     pure: bool = False
+    # Params offered to expert (configured) planners only (a small model fills every field
+    # the grammar offers: measured with when/foreach); plans given by a person may set them.
+    expert_params: frozenset[str] = frozenset()
+    source: str = BUILT_IN  # or "app" / "mcp:<server>": a custom action (contracts.tools)
+    classified: bool = False  # the worker judges each call's risk from its params

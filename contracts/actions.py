@@ -26,6 +26,9 @@ from durable_agents.contracts.action_spec import (
 )
 
 MAX_WAIT_SECONDS = 30 * 24 * 3600
+# Actions that run in workflow code (timers, events, child runs, agents): never a tool.
+CATALOG_NAMES_IN_WORKFLOW = frozenset({"wait", "wait_for_event", "sub_goal", "agent"})
+_TOOL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$").fullmatch
 
 
 class HttpRequestParams(ActionParams):
@@ -223,6 +226,11 @@ class LlmParams(ActionParams):
     system: str | None = None
     response: Literal["text", "json"] = "text"
     max_tokens: int = Field(default=512, gt=0, le=8192)
+    output_schema: dict[str, JsonValue] | None = Field(
+        default=None,
+        description="JSON schema the answer must match (a JSON answer; checked, repaired "
+        "once), so later steps can reference its fields; or null",
+    )
 
 
 class WaitParams(ActionParams):
@@ -264,7 +272,11 @@ class AgentParams(ActionParams):
     @field_validator("tools")
     @classmethod
     def _known_tools(cls, tools: list[str]) -> list[str]:
-        unknown = [tool for tool in tools if tool not in AGENT_TOOLS]
+        """Built-ins that are one activity call, or other names (a worker's custom
+        actions, which plan checks look up in the run's catalog)."""
+        unknown = [
+            tool for tool in tools if tool in CATALOG_NAMES_IN_WORKFLOW or not _TOOL_NAME(tool)
+        ]
         if unknown:
             raise ValueError(
                 f"not usable as tools: {', '.join(unknown)}; use some of: {', '.join(AGENT_TOOLS)}"
@@ -402,6 +414,7 @@ CATALOG: dict[str, ActionSpec] = {
             '{"prompt": "Summarise these totals in one sentence: ${steps.totals.output}"}',
             heartbeat=HEARTBEAT_TIMEOUT,
             uses_llm=True,
+            expert_params=frozenset({"output_schema"}),
         ),
         ActionSpec(
             "wait",

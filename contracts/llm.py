@@ -10,6 +10,7 @@ from durable_agents.contracts.deliverables import DeliverableCheck
 from durable_agents.contracts.plan import Compensation, Plan, Step
 from durable_agents.contracts.policy import Policy
 from durable_agents.contracts.run import Usage
+from durable_agents.contracts.tools import ToolSpec
 
 
 class ActionContext(BaseModel):
@@ -81,6 +82,9 @@ class PlanRequest(BaseModel):
         default_factory=list,
         description="What the goal's inputs look like (files, tables), probed before planning",
     )
+    custom_actions: list[ToolSpec] = Field(
+        default_factory=list, description="The worker's actions beyond the built-in catalog"
+    )
 
 
 class PlanDraft(BaseModel):
@@ -130,6 +134,9 @@ class RecoverRequest(BaseModel):
     arguments: dict[str, JsonValue] = Field(description="The params the failed call used")
     error: str
     attempt: int = Field(description="1 for the first recovery of this call")
+    custom_action: ToolSpec | None = Field(
+        default=None, description="The step's action, when it is a custom one"
+    )
 
 
 class Recovery(BaseModel):
@@ -163,6 +170,9 @@ class AgentTurnRequest(BaseModel):
 
     task: str
     tools: list[str]
+    custom_actions: list[ToolSpec] = Field(
+        default_factory=list, description="Those of ``tools`` that are custom actions"
+    )
     transcript: list[dict[str, JsonValue]] = Field(default_factory=list)
     final: bool = Field(default=False, description="The last turn: answer, call no tool")
 

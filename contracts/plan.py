@@ -77,6 +77,18 @@ class Step(BaseModel):
         description="How to undo this step if the run fails or is cancelled afterwards",
     )
     expected_output: str = Field(default="", description="What the step should produce")
+    timeout_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="Each call's start-to-close timeout instead of the action's (at most the "
+        "policy's max_step_timeout_seconds); null: the action's",
+    )
+    max_attempts: int | None = Field(
+        default=None,
+        ge=1,
+        description="Attempts per call instead of the action's retry policy's (at most the "
+        "policy's max_step_attempts); 1: never retried; null: the action's",
+    )
 
     @model_validator(mode="after")
     def _titled(self) -> Step:

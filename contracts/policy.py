@@ -44,6 +44,14 @@ class Policy(BaseModel):
     approval_timeout_seconds: float = Field(
         default=24 * 3600, gt=0, description="Undecided approvals are denied after this"
     )
+    max_step_timeout_seconds: float = Field(
+        default=3600,
+        gt=0,
+        description="The longest timeout_seconds a plan may give one step's calls",
+    )
+    max_step_attempts: int = Field(
+        default=10, ge=1, le=100, description="The most max_attempts a plan may give a step"
+    )
     plan_signoff: bool = Field(
         default=False, description="Wait for one approval of each plan before running it"
     )

@@ -12,6 +12,7 @@ from durable_agents.contracts.deliverables import DeliverableCheck
 from durable_agents.contracts.limits import MAX_DEPTH, deeper_than
 from durable_agents.contracts.plan import Compensation, Plan, PlanVersion, Step
 from durable_agents.contracts.policy import ApprovalRecord, Budget, PendingApproval, Policy
+from durable_agents.contracts.tools import ToolSpec
 
 TASK_QUEUE = "agent-workflows"
 WORKFLOW_NAME = "AgentWorkflow"
@@ -317,6 +318,9 @@ class RunResult(BaseModel):
     )
     deliverables: list[DeliverableCheck] = Field(
         default_factory=list, description="The last round's checks of what the goal asks for"
+    )
+    custom_actions: list[ToolSpec] = Field(
+        default_factory=list, description="The worker's custom actions the run could use"
     )
 
 

@@ -16,7 +16,7 @@ from urllib.parse import unquote
 
 from pydantic import JsonValue
 
-from durable_agents.contracts.action_spec import Risk
+from durable_agents.contracts.action_spec import BUILT_IN, ActionSpec, Risk
 from durable_agents.contracts.actions import CATALOG
 from durable_agents.contracts.plan import Plan, Step
 from durable_agents.contracts.policy import Decision, Policy
@@ -68,8 +68,15 @@ def _target_problem(action: str, path: str) -> str | None:
     return problem if problem and rules_apply() else None
 
 
-def _risk_and_problem(action: str, params: Mapping[str, JsonValue], policy: Policy) -> Verdict:
-    risk = CATALOG[action].risk
+def _risk_and_problem(
+    spec: ActionSpec, params: Mapping[str, JsonValue], policy: Policy, risk: Risk | None
+) -> Verdict:
+    action = spec.name
+    if spec.source != BUILT_IN:  # a custom action: its (or its worker's) risk class
+        risk = risk or spec.risk
+        why = f"{action} ({spec.source} action) is judged {risk.value}"
+        return Verdict(policy.decision_for(risk), risk, why)
+    risk = spec.risk
     if action in FILE_ACTIONS:
         for name in PATH_PARAMS:
             path = params.get(name)
@@ -101,11 +108,21 @@ def _risk_and_problem(action: str, params: Mapping[str, JsonValue], policy: Poli
     return Verdict(policy.decision_for(risk), risk, f"{action} is a {risk.value} action")
 
 
-def judge(action: str, params: Mapping[str, JsonValue], policy: Policy) -> Verdict:
-    """The policy's decision for one step; unknown actions are left to plan validation."""
-    if action not in CATALOG:
+def judge(
+    action: str,
+    params: Mapping[str, JsonValue],
+    policy: Policy,
+    actions: Mapping[str, ActionSpec] = CATALOG,
+    *,
+    risk: Risk | None = None,
+) -> Verdict:
+    """The policy's decision for one step; unknown actions are left to plan validation.
+    ``actions``: the run's catalog (built-ins and its worker's custom actions); ``risk``:
+    a custom action's class for this call, as its worker judged the params."""
+    spec = actions.get(action)
+    if spec is None:
         return Verdict("allow", Risk.READ, "unknown action (refused by plan validation)")
-    return _risk_and_problem(action, params, policy)
+    return _risk_and_problem(spec, params, policy, risk)
 
 
 def arguments_hash(action: str, params: Mapping[str, JsonValue]) -> str:
@@ -114,27 +131,70 @@ def arguments_hash(action: str, params: Mapping[str, JsonValue]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def undo_verdict(step: Step, policy: Policy) -> Verdict | None:
+def undo_verdict(
+    step: Step, policy: Policy, actions: Mapping[str, ActionSpec] = CATALOG
+) -> Verdict | None:
     """The policy on the undo a step declares (``compensate``), judged like a step on its
     planned params (references resolve only once the step ran); None if it has none."""
     undo = step.compensate
     if undo is None or undo.action is None:
         return None
-    return judge(undo.action, undo.params, policy)
+    return judge(undo.action, undo.params, policy, actions)
 
 
-def blocked_steps(plan: Plan, policy: Policy, *, undo: bool = True) -> list[str]:
+def limit_problems(
+    plan: Plan, policy: Policy, actions: Mapping[str, ActionSpec] = CATALOG
+) -> list[str]:
+    """Plan-check errors for steps whose own timeout or attempts exceed the policy's limits
+    (or that set them on an action run by workflow code, where they mean nothing)."""
+    errors = []
+    for step in plan.steps:
+        if step.timeout_seconds is None and step.max_attempts is None:
+            continue
+        spec = actions.get(step.action)
+        if spec is not None and spec.runs_in_workflow:
+            errors.append(
+                f"step '{step.id}': timeout_seconds and max_attempts do not apply to "
+                f"{step.action} (it runs in the workflow); leave them out"
+            )
+        if (
+            step.timeout_seconds is not None
+            and step.timeout_seconds > policy.max_step_timeout_seconds
+        ):
+            errors.append(
+                f"step '{step.id}': timeout_seconds {step.timeout_seconds:g} is over the "
+                f"policy's max_step_timeout_seconds ({policy.max_step_timeout_seconds:g})"
+            )
+        if step.max_attempts is not None and step.max_attempts > policy.max_step_attempts:
+            errors.append(
+                f"step '{step.id}': max_attempts {step.max_attempts} is over the policy's "
+                f"max_step_attempts ({policy.max_step_attempts})"
+            )
+    return errors
+
+
+def blocked_steps(
+    plan: Plan,
+    policy: Policy,
+    *,
+    undo: bool = True,
+    actions: Mapping[str, ActionSpec] = CATALOG,
+) -> list[str]:
     """Plan-check errors for steps the policy blocks, judged on their planned params;
     with ``undo``, a step whose declared undo the policy blocks is blocked too."""
     errors = []
     for step in plan.steps:
-        verdict = judge(step.action, step.params, policy)
-        if verdict.decision == "block":
+        spec = actions.get(step.action)
+        # a custom action its worker judges per call is judged when it runs, on its params
+        verdict = (
+            None if spec and spec.classified else judge(step.action, step.params, policy, actions)
+        )
+        if verdict is not None and verdict.decision == "block":
             errors.append(
                 f"step '{step.id}' is blocked by the run's policy: {verdict.reason}; "
                 "change it or leave it out"
             )
-        undone = undo_verdict(step, policy) if undo else None
+        undone = undo_verdict(step, policy, actions) if undo else None
         if undone is not None and undone.decision == "block":
             errors.append(
                 f"step '{step.id}' declares an undo (compensate) that the run's policy "

@@ -16,7 +16,9 @@ when DATABASE_URL is a privileged role, as ``agent_worker`` does.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from types import TracebackType
+from typing import Any
 
 from temporalio.converter import DataConverter
 from temporalio.plugin import SimplePlugin
@@ -24,6 +26,8 @@ from temporalio.worker import WorkerConfig, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from durable_agents.runtime.codec import codec_from_env, data_converter
+from durable_agents.runtime.custom_actions import CustomAction
+from durable_agents.runtime.mcp_tools import McpServer
 from durable_agents.runtime.resources import AgentResources
 from durable_agents.runtime.settings import Settings
 from durable_agents.workflows.agent import AgentWorkflow
@@ -36,9 +40,17 @@ PASSTHROUGH_MODULES = ("pydantic", "pydantic_core", "jmespath", "pglast")
 class AgentPlugin(SimplePlugin):
     """Registers the agent workflow, its activities, converter and sandbox settings."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        actions: Sequence[CustomAction[Any]] | None = None,
+        mcp_servers: Sequence[McpServer] | None = None,
+    ) -> None:
+        """``actions``: custom actions runs may use (default: those AGENT_ACTIONS names);
+        ``mcp_servers``: MCP servers whose tools they may use (default: AGENT_MCP_CONFIG's)."""
         self._codec = codec_from_env()
-        self._resources = AgentResources(settings or Settings.from_env())
+        self._resources = AgentResources(settings or Settings.from_env(), actions, mcp_servers)
         super().__init__(
             PLUGIN_NAME,
             data_converter=self._converter,

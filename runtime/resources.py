@@ -37,7 +37,9 @@ from durable_agents.activities.records import records, set_keys
 from durable_agents.activities.redaction import RedactingInterceptor
 from durable_agents.activities.sql import SqlActions
 from durable_agents.activities.transform import transform
+from durable_agents.runtime.custom_actions import CustomAction, Toolbox, load_actions
 from durable_agents.runtime.llm_provider import LlmProvider
+from durable_agents.runtime.mcp_tools import McpServer, McpTools, load_servers
 from durable_agents.runtime.secrets import redactor
 from durable_agents.runtime.settings import Settings
 from durable_agents.runtime.sql_role import privileged_role_warning
@@ -74,11 +76,22 @@ def llm_activities(llm: LlmActivities) -> list[Callable[..., Any]]:
 
 
 def agent_activities(
-    llm: LlmActivities, http: HttpActions, sql: SqlActions, memory_table: str = DEFAULT_TABLE
+    llm: LlmActivities,
+    http: HttpActions,
+    sql: SqlActions,
+    memory_table: str = DEFAULT_TABLE,
+    toolbox: Toolbox | None = None,
 ) -> Sequence[Callable[..., Any]]:
-    """Every activity the catalog and the workflow call, under its stable name."""
+    """Every activity the catalog and the workflow call, under its stable name, with the
+    toolbox's (its listing, even when empty: runs ask every worker for it)."""
     memory = MemoryActivities(sql, memory_table)
-    return [*llm_activities(llm), *action_activities(http, sql), memory.remember, memory.recall]
+    return [
+        *llm_activities(llm),
+        *action_activities(http, sql),
+        memory.remember,
+        memory.recall,
+        *(toolbox or Toolbox()).activities,
+    ]
 
 
 class AgentResources:
@@ -86,12 +99,23 @@ class AgentResources:
 
     ``activities`` is everything the workflow and the catalog call, ``llm_activities``
     what an LLM task queue serves, ``interceptors`` go on every worker that runs them,
-    ``pool`` is the ``activity_executor``. Raises ``OfflineModelUnavailable`` when no
-    LLM provider can be reached.
+    ``pool`` is the ``activity_executor``. ``actions`` are custom actions (default: those
+    ``AGENT_ACTIONS`` names), ``mcp_servers`` MCP servers (default: those of
+    ``AGENT_MCP_CONFIG``). Raises ``OfflineModelUnavailable`` when no LLM provider can be
+    reached, ``CustomActionProblem`` / ``McpConfigProblem`` for tools it cannot register.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        actions: Sequence[CustomAction[Any]] | None = None,
+        mcp_servers: Sequence[McpServer] | None = None,
+    ) -> None:
         self.settings = settings
+        servers = load_servers(settings.mcp_config) if mcp_servers is None else mcp_servers
+        self.toolbox = Toolbox(
+            load_actions(settings.actions) if actions is None else actions, McpTools(servers)
+        )
         provider = LlmProvider(settings)
         provider.check()
         self.interceptors: list[Interceptor] = [
@@ -104,7 +128,7 @@ class AgentResources:
         llm = LlmActivities(provider)
         self.llm_activities = llm_activities(llm)
         self.activities = agent_activities(
-            llm, HttpActions(http_client), sql, settings.memory_table
+            llm, HttpActions(http_client), sql, settings.memory_table, self.toolbox
         )
         # As many threads as activity slots (started only when used): a smaller pool made
         # the SDK warn on every start, and a sync activity could wait for a thread while
@@ -117,6 +141,7 @@ class AgentResources:
         self._closing.push_async_callback(provider.aclose)
         self._closing.push_async_callback(sql.aclose)
         self._closing.push_async_callback(http_client.aclose)
+        self._closing.push_async_callback(self.toolbox.aclose)
 
     async def open(self) -> Self:
         """Log a warning when DATABASE_URL is a privileged role (never stops the worker)."""

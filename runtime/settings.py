@@ -55,6 +55,12 @@ class Settings:
     # (AGENT_WORKSPACE_ROOT); the file activities read the same variable when they run,
     # as they do AGENT_STATE_DIR. Checked here so a relative value stops the worker.
     workspace_root: Path | None = None
+    # Custom actions the worker adds to the catalog: "package.module:NAME", NAME a list of
+    # runtime.custom_actions.CustomAction (AGENT_ACTIONS); imported when the worker starts.
+    actions: str | None = None
+    # MCP servers whose tools runs may use: a TOML file (AGENT_MCP_CONFIG), see
+    # runtime.mcp_tools.load_servers; read when the worker starts.
+    mcp_config: str | None = None
 
     @property
     def memory_enabled(self) -> bool:
@@ -77,7 +83,7 @@ class Settings:
         AGENT_STATE_DIR, DATABASE_URL, PLANNER_STEP_OPTIONS, AGENT_LLM_TASK_QUEUE,
         AGENT_MAX_ACTIVITIES, AGENT_MAX_WORKFLOW_TASKS, AGENT_MAX_LLM_CALLS,
         AGENT_ARTIFACT_DIR, AGENT_ARTIFACT_THRESHOLD_BYTES, AGENT_MEMORY,
-        AGENT_MEMORY_TABLE, AGENT_WORKSPACE_ROOT. Secrets
+        AGENT_MEMORY_TABLE, AGENT_WORKSPACE_ROOT, AGENT_ACTIONS, AGENT_MCP_CONFIG. Secrets
         (OPENAI_API_KEY, DATABASE_URL) may instead come from a file named by <NAME>_FILE,
         e.g. a Docker or Kubernetes secret."""
         env = os.environ if env is None else env
@@ -103,6 +109,8 @@ class Settings:
             memory=_flag(env, "AGENT_MEMORY"),
             memory_table=env.get("AGENT_MEMORY_TABLE") or "agent_lessons",
             workspace_root=_absolute(env, ROOT_ENV),
+            actions=env.get("AGENT_ACTIONS") or None,
+            mcp_config=env.get("AGENT_MCP_CONFIG") or None,
         )
 
     @property

@@ -6,7 +6,7 @@ Other code embeds agent workflows with ``build_worker`` (bring your own clients)
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,6 +18,8 @@ from durable_agents.activities.http import HttpActions
 from durable_agents.activities.llm import LlmActivities
 from durable_agents.activities.memory import DEFAULT_TABLE
 from durable_agents.activities.sql import SqlActions
+from durable_agents.runtime.custom_actions import CustomAction
+from durable_agents.runtime.mcp_tools import McpServer
 from durable_agents.runtime.resources import (
     ACTIVITY_THREADS,
     HTTP_CONNECT_TIMEOUT_SECONDS,
@@ -64,7 +66,11 @@ def build_worker(
 
 @asynccontextmanager
 async def agent_worker(
-    client: Client, settings: Settings, **worker_options: Any
+    client: Client,
+    settings: Settings,
+    actions: Sequence[CustomAction[Any]] | None = None,
+    mcp_servers: Sequence[McpServer] | None = None,
+    **worker_options: Any,
 ) -> AsyncIterator[Worker]:
     """Run an agent worker (and its LLM/HTTP clients) for the duration of the block.
 
@@ -73,8 +79,10 @@ async def agent_worker(
     concurrency limit; runs started with that ``llm_task_queue`` send LLM calls there.
     Activity failures leave both scrubbed of the worker's secrets and URL credentials.
     Logs a warning when DATABASE_URL is a privileged role (the worker starts anyway).
+    ``actions``: custom actions (default: those ``AGENT_ACTIONS`` names); ``mcp_servers``:
+    MCP servers (default: those ``AGENT_MCP_CONFIG`` describes).
     """
-    async with AgentResources(settings) as resources:
+    async with AgentResources(settings, actions, mcp_servers) as resources:
         limits: dict[str, Any] = {
             "max_concurrent_activities": settings.max_activities,
             "max_concurrent_workflow_tasks": settings.max_workflow_tasks,

@@ -9,9 +9,10 @@ import shutil
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -26,7 +27,9 @@ from durable_agents.activities.artifacts import ArtifactInterceptor, ArtifactSto
 from durable_agents.activities.http import HttpActions
 from durable_agents.activities.memory import MemoryActivities
 from durable_agents.activities.sql import SqlActions
+from durable_agents.runtime.custom_actions import CustomAction, Toolbox
 from durable_agents.runtime.devserver import SPEED_ARGS, find_temporal_cli
+from durable_agents.runtime.mcp_tools import McpTools
 from durable_agents.runtime.visibility import dev_server_args
 from durable_agents.runtime.workers import action_activities
 from durable_agents.workflows.agent import AgentWorkflow
@@ -84,9 +87,14 @@ def fake_llm() -> FakeLlm:
 
 @contextlib.asynccontextmanager
 async def running_worker(
-    client: Client, task_queue: str, fake_llm: FakeLlm
+    client: Client,
+    task_queue: str,
+    fake_llm: FakeLlm,
+    actions: Sequence[CustomAction[Any]] = (),
+    mcp: McpTools | None = None,
 ) -> AsyncIterator[Worker]:
-    """A worker with the real actions and the LLM activities faked by name."""
+    """A worker with the real actions (and ``actions``, custom ones, and ``mcp``'s tools)
+    and the LLM activities faked by name."""
     sql = SqlActions(DATABASE_URL)
     memory = MemoryActivities(sql, MEMORY_TABLE)
     async with httpx.AsyncClient() as http_client:
@@ -104,6 +112,7 @@ async def running_worker(
                     *action_activities(http, sql),
                     memory.remember,
                     memory.recall,
+                    *Toolbox(actions, mcp).activities,
                 ],
                 activity_executor=pool,
                 interceptors=[ArtifactInterceptor(ArtifactStore(ARTIFACTS))],

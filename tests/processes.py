@@ -1,9 +1,10 @@
 """worker.py as a separate process, the way an operator runs it (for chaos, logging and
-TLS tests)."""
+TLS tests), and a free port for the servers tests start."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import sys
 
 from tests.test_starter import REPO
@@ -21,3 +22,10 @@ async def spawn_worker(
         stdout=asyncio.subprocess.DEVNULL,
         stderr=stderr,
     )
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now (on 127.0.0.1)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

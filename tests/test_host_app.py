@@ -139,7 +139,8 @@ async def test_host_app_runs_agent_runs_next_to_its_own_workflow(
         assert _inside(modules[own], HOST_APP), modules
     assert report["greeting"] == "hello OPS"
     assert report["status"] == "succeeded", report
-    assert report["steps"] == {"read": "succeeded", "total": "succeeded", "write": "succeeded"}
+    assert report["steps"] == dict.fromkeys(["read", "total", "write", "announce"], "succeeded")
+    assert report["announced"] == {"announced": "TOTALS FOR NORTH ARE IN"}  # its own action
     totals = json.loads((workspace / "out" / "revenue.json").read_text(encoding="utf-8"))
     assert sorted((row["region"], row["revenue"]) for row in totals) == [
         ("North", 125.5),

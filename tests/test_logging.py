@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 import sys
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from temporalio.client import Client
 
 from durable_agents.runtime.logs import JsonFormatter
 from tests.local_http import LocalHttp, json_route
-from tests.processes import spawn_worker
+from tests.processes import free_port, spawn_worker
 from tests.scripted_llm import ScriptedLlm
 from tests.test_starter import clean_env
 from tests.workflows.runs import DEMO_PLAN, plan, start
@@ -77,12 +76,6 @@ async def test_json_logs_have_context_and_no_secret(
     for handle in (planned, given):
         assert SECRET not in (await handle.fetch_history()).to_json()
     assert "temporal_workflow_completed{" in metrics and 'activity_type="http_request"' in metrics
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_the_json_formatter_keeps_exceptions() -> None:

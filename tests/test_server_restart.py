@@ -4,7 +4,6 @@ worker reconnects and the run completes from what the server had persisted."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import subprocess
 from pathlib import Path
 
@@ -13,13 +12,8 @@ from durable_agents.runtime.devserver import find_temporal_cli, server_args
 from durable_agents.workflows.agent import AgentWorkflow
 from tests.conftest import running_worker
 from tests.fake_llm import FakeLlm
+from tests.processes import free_port
 from tests.workflows.runs import plan, start
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def start_server(db_file: Path, port: int) -> subprocess.Popen[bytes]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import quote
@@ -20,16 +19,11 @@ from durable_agents.runtime.devserver import SPEED_ARGS, find_temporal_cli
 from durable_agents.runtime.visibility import dev_server_args
 from tests.conftest import running_worker
 from tests.fake_llm import FakeLlm
+from tests.processes import free_port
 from tests.workflows.runs import pending_approval, replace_file_plan, start
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DOCS = Path(__file__).parents[1] / "docs"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

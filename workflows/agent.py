@@ -92,6 +92,7 @@ class AgentWorkflow:
             request = replan_request(run, carried.feedback, carried.previous_answer)
             await make_plan(run, spending, request, carried.reason)
         elif given is not None:
+            await run.list_tools(needed=run.uses_unknown_actions(given))
             errors = given_plan_problems(run, given)
             if errors:
                 raise run.failure("the given plan is invalid: " + "; ".join(errors))

@@ -7,14 +7,14 @@ it ended without a result (and how its step should settle).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from pydantic import JsonValue, ValidationError
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
-from durable_agents.contracts.action_spec import ActionParams
+from durable_agents.contracts.action_spec import ActionParams, ActionSpec
 from durable_agents.contracts.actions import CATALOG
 from durable_agents.contracts.artifacts import artifact_size, is_artifact
 from durable_agents.contracts.errors import format_validation_error
@@ -59,10 +59,14 @@ class CallFailed(Exception):
         self.skip = skip  # the recovery proposed skipping the step
 
 
-def step_calls(step: Step, scope: dict[str, object]) -> list[Call]:
-    """The step's calls, given the outputs so far (``{"steps": ...}``)."""
+def step_calls(
+    step: Step, scope: dict[str, object], actions: Mapping[str, ActionSpec] = CATALOG
+) -> list[Call]:
+    """The step's calls, given the outputs so far (``{"steps": ...}``) and the run's
+    catalog (``actions``: built-ins and custom actions)."""
+    model = actions[step.action].params_model
     if step.foreach is None:
-        return [Call(None, _params(step, scope, None), scope)]
+        return [Call(None, _params(step, scope, None, model), scope)]
     try:
         items = evaluate(step.foreach, scope)
     except ReferenceProblem as exc:
@@ -86,7 +90,7 @@ def step_calls(step: Step, scope: dict[str, object]) -> list[Call]:
     calls = []
     for index, item in enumerate(items):
         item_scope = {**scope, "item": item, "index": index}
-        calls.append(Call(index, _params(step, item_scope, index), item_scope))
+        calls.append(Call(index, _params(step, item_scope, index, model), item_scope))
     return calls
 
 
@@ -151,7 +155,9 @@ REFERENCE_HINT = (
 )
 
 
-def _params(step: Step, scope: dict[str, object], item: int | None) -> ActionParams:
+def _params(
+    step: Step, scope: dict[str, object], item: int | None, model: type[ActionParams]
+) -> ActionParams:
     where = "" if item is None else f"item {item}: "
     try:
         resolved = resolve(step.params, scope)
@@ -161,7 +167,7 @@ def _params(step: Step, scope: dict[str, object], item: int | None) -> ActionPar
         inside = _matched_nothing(step.params, resolved, scope, nested=True)
         if inside and applies(NESTED_REFERENCE_FAILS):
             raise CallFailed(f"{where}{inside}")
-        return CATALOG[step.action].params_model.model_validate(resolved)
+        return model.model_validate(resolved)
     except ReferenceProblem as exc:
         hint = REFERENCE_HINT if "(" in str(exc) else ""
         raise CallFailed(f"{where}could not resolve a reference: {exc}{hint}") from None

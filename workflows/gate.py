@@ -5,18 +5,24 @@ to the hash of exactly what was shown."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from pydantic import JsonValue
 from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 from durable_agents.contracts import Step, StepStatus
+from durable_agents.contracts.action_spec import Risk
 from durable_agents.contracts.plan import Compensation
+from durable_agents.contracts.tools import CLASSIFY_TOOL_CALL, ToolCallRisk
 from durable_agents.rules.policy import Verdict, judge, undo_verdict
 from durable_agents.workflows.approvals import refusal
-from durable_agents.workflows.calls import CallFailed
+from durable_agents.workflows.calls import CallFailed, activity_failure
 from durable_agents.workflows.run import Run
 
 UNDO_SHOWN = "undo_if_the_run_fails"  # where an approval shows the step's declared undo
+CLASSIFY_TIMEOUT = timedelta(seconds=30)
 
 
 def judges_undo(*steps: Step) -> bool:
@@ -32,7 +38,28 @@ class Gate:
         self._run = run
 
     def judge(self, action: str, arguments: dict[str, JsonValue]) -> Verdict:
-        return judge(action, arguments, self._run.input.policy)
+        """The policy on one call (a custom action by its declared risk class)."""
+        return judge(action, arguments, self._run.input.policy, self._run.actions)
+
+    async def verdict(self, action: str, arguments: dict[str, JsonValue]) -> Verdict:
+        """The policy on one call about to run: a custom action whose worker judges its
+        params (``classified``) is asked first, recorded; failing to ask blocks it."""
+        spec = self._run.actions.get(action)
+        if spec is None or not spec.classified:
+            return self.judge(action, arguments)
+        try:
+            risk: Risk = await workflow.execute_activity(
+                CLASSIFY_TOOL_CALL,
+                ToolCallRisk(name=action, params=arguments),
+                result_type=Risk,
+                start_to_close_timeout=CLASSIFY_TIMEOUT,
+                retry_policy=RetryPolicy(maximum_attempts=3),
+                summary=f"judge {action}",
+            )
+        except ActivityError as exc:
+            why = f"BlockedByPolicy: could not judge the {action} call: {activity_failure(exc)}"
+            raise CallFailed(why) from None
+        return judge(action, arguments, self._run.input.policy, self._run.actions, risk=risk)
 
     async def clear(
         self,
@@ -45,7 +72,7 @@ class Gate:
         """The policy on each call's resolved arguments and on the step's declared undo:
         blocked raises (``context`` leads the error); "approve" asks a person once for
         all of it (every item, and the undo); True when a person approved."""
-        verdicts = [self.judge(step.action, args) for args in arguments]
+        verdicts = [await self.verdict(step.action, args) for args in arguments]
         for index, verdict in enumerate(verdicts):
             if verdict.decision == "block":
                 where = f"item {index}: " if items else ""
@@ -107,7 +134,7 @@ class Gate:
         a blocked undo blocks its step (a plan check refuses it earlier, too)."""
         if not judges_undo(step):
             return None
-        verdict = undo_verdict(step, self._run.input.policy)
+        verdict = undo_verdict(step, self._run.input.policy, self._run.actions)
         if verdict is None or verdict.decision == "allow":
             return None
         if verdict.decision == "block":

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from pydantic import JsonValue, ValidationError
 
+from durable_agents.contracts.action_spec import ActionSpec
 from durable_agents.contracts.actions import CATALOG
 from durable_agents.contracts.artifacts import ARTIFACT_KEY, mentions_artifact
 from durable_agents.contracts.plan import Plan, Step
@@ -43,10 +44,14 @@ def _is_reference(value: object) -> bool:
 
 
 def _check_params(
-    step_id: str, action: str, params: Mapping[str, JsonValue], what: str = ""
+    step_id: str,
+    action: str,
+    params: Mapping[str, JsonValue],
+    actions: Mapping[str, ActionSpec],
+    what: str = "",
 ) -> list[str]:
     """Validate params against the action's model; references stand in for any type."""
-    spec = CATALOG[action]
+    spec = actions[action]
     fields = spec.params_model.model_fields
     concrete = {key: value for key, value in params.items() if not _is_reference(value)}
     try:
@@ -66,18 +71,20 @@ def _check_params(
     return []
 
 
-def _check_compensation(step: Step, dependencies: set[str]) -> list[str]:
+def _check_compensation(
+    step: Step, dependencies: set[str], actions: Mapping[str, ActionSpec]
+) -> list[str]:
     """A declared undo names a real action and reads only this step and its dependencies
     (it is resolved when the step succeeds, so nothing later exists yet)."""
     undo = step.compensate
     if undo is None:
         return []
     where = f"step '{step.id}' compensate"
-    if undo.action is None or undo.action not in CATALOG:
-        return [f"{where}: unknown action {undo.action!r}; use one of: {', '.join(CATALOG)}"]
-    if CATALOG[undo.action].runs_in_workflow:
+    if undo.action is None or undo.action not in actions:
+        return [f"{where}: unknown action {undo.action!r}; use one of: {', '.join(actions)}"]
+    if actions[undo.action].runs_in_workflow:
         return [f"{where}: {undo.action} cannot undo anything; use an action with an effect"]
-    errors = _check_params(step.id, undo.action, undo.params, "compensate ")
+    errors = _check_params(step.id, undo.action, undo.params, actions, "compensate ")
     expressions, problems = param_expressions(undo.params)
     errors += [f"{where}: {problem}" for problem in problems]
     for expression in expressions:
@@ -91,6 +98,26 @@ def _check_compensation(step: Step, dependencies: set[str]) -> list[str]:
                 "an undo may read only this step's output and its dependencies' outputs"
             )
     return errors
+
+
+def agent_tools(actions: Mapping[str, ActionSpec]) -> list[str]:
+    """What an agent step may call in this run: every action that is one activity call."""
+    return [name for name, spec in actions.items() if not spec.runs_in_workflow]
+
+
+def _agent_tools_known(step: Step, actions: Mapping[str, ActionSpec]) -> list[str]:
+    """An agent step names only tools the run has (its worker's custom actions too)."""
+    tools = step.params.get("tools") if step.action == "agent" else None
+    if not isinstance(tools, list):
+        return []
+    usable = agent_tools(actions)
+    unknown = [str(tool) for tool in tools if tool not in usable]
+    if not unknown:
+        return []
+    return [
+        f"step '{step.id}' (agent) param tools: not usable as tools: {', '.join(unknown)}; "
+        f"use some of: {', '.join(usable)}"
+    ]
 
 
 def _named_artifacts(step: Step) -> list[str]:
@@ -113,11 +140,19 @@ def _named_artifacts(step: Step) -> list[str]:
     ]
 
 
-def validate_plan(plan: Plan, finished: Mapping[str, Step] | None = None) -> list[str]:
+def validate_plan(
+    plan: Plan,
+    finished: Mapping[str, Step] | None = None,
+    actions: Mapping[str, ActionSpec] = CATALOG,
+    *,
+    unknown_actions_ok: bool = False,
+) -> list[str]:
     """All problems with ``plan`` (empty means valid).
 
     ``finished`` holds steps kept from earlier plan versions: they may be depended on and
-    referenced, and their ids may not be reused.
+    referenced, and their ids may not be reused. ``actions``: the run's catalog (the
+    built-ins and its worker's custom actions); ``unknown_actions_ok``: a client that
+    cannot know a worker's custom actions leaves steps naming others to the worker.
     """
     finished = finished or {}
     errors: list[str] = []
@@ -133,13 +168,17 @@ def validate_plan(plan: Plan, finished: Mapping[str, Step] | None = None) -> lis
     known = seen | set(finished)
     graph: dict[str, set[str]] = {key: step_dependencies(step) for key, step in finished.items()}
     for step in plan.steps:
-        if step.action not in CATALOG:
+        if step.action not in actions and unknown_actions_ok:
+            graph[step.id] = step_dependencies(step) & known
+            continue
+        if step.action not in actions:
             errors.append(
                 f"step '{step.id}': unknown action '{step.action}'; "
-                f"use one of: {', '.join(CATALOG)}"
+                f"use one of: {', '.join(actions)}"
             )
             continue
-        errors += _check_params(step.id, step.action, step.params)
+        errors += _check_params(step.id, step.action, step.params, actions)
+        errors += [] if unknown_actions_ok else _agent_tools_known(step, actions)
         errors += _named_artifacts(step)
         expressions, problems = param_expressions(step.params)
         errors += [f"step '{step.id}': {problem}" for problem in problems]
@@ -160,7 +199,9 @@ def validate_plan(plan: Plan, finished: Mapping[str, Step] | None = None) -> lis
                 f"step '{step.id}' reads its own output (steps.{step.id}), which does not exist "
                 "before it runs; reference an earlier step's output instead"
             )
-        errors += _check_compensation(step, dependencies)
+        undo = step.compensate.action if step.compensate else None
+        if not (unknown_actions_ok and undo is not None and undo not in actions):
+            errors += _check_compensation(step, dependencies, actions)
         for missing in sorted(dependencies - known):
             errors.append(
                 f"step '{step.id}' depends on or references unknown step '{missing}'; "

@@ -16,7 +16,7 @@ from durable_agents.contracts import (
     StepStatus,
 )
 from durable_agents.contracts.run import WorkflowActivity
-from durable_agents.rules.policy import blocked_steps
+from durable_agents.rules.policy import blocked_steps, limit_problems
 from durable_agents.workflows.budgets import FOR_LLM_CALL
 from durable_agents.workflows.gate import judges_undo
 from durable_agents.workflows.intent import amend_per_group, amend_totals
@@ -37,9 +37,10 @@ PER_GROUP_AMENDED = "per-group-amended-v1"  # workflow.patched id: and its group
 def given_plan_problems(run: Run, plan: Plan) -> list[str]:
     """Why a plan given with the run (``--plan``) cannot run, or nothing."""
     return (
-        validate_plan(plan)
+        validate_plan(plan, actions=run.actions)
         or nesting_problems(plan, run.input.depth)
-        or blocked_steps(plan, run.input.policy, undo=judges_undo(*plan.steps))
+        or limit_problems(plan, run.input.policy, run.actions)
+        or blocked_steps(plan, run.input.policy, undo=judges_undo(*plan.steps), actions=run.actions)
     )
 
 
@@ -59,6 +60,8 @@ def replan_request(run: Run, feedback: str, previous_answer: str) -> PlanRequest
 
 async def make_plan(run: Run, spending: Spending, request: PlanRequest, reason: str) -> None:
     """Ask for a plan until one passes every check (errors go back verbatim), or fail."""
+    await run.list_tools()  # the planner is offered the worker's custom actions too
+    request = request.model_copy(update={"custom_actions": run.tools or []})
     state = run.state
     kept = {s.id: state.definitions[s.id] for s in state.in_status(StepStatus.SUCCEEDED)}
     errors: list[str] = []
@@ -89,10 +92,18 @@ async def make_plan(run: Run, spending: Spending, request: PlanRequest, reason: 
         )
         blocked: list[str] = []
         errors = (
-            validate_plan(fresh, kept)
+            validate_plan(fresh, kept, run.actions)
             or nesting_problems(fresh, run.input.depth)
             or repeated_failures(fresh, state.hopeless)
-            or (blocked := blocked_steps(fresh, run.input.policy, undo=judges_undo(*fresh.steps)))
+            or limit_problems(fresh, run.input.policy, run.actions)
+            or (
+                blocked := blocked_steps(
+                    fresh,
+                    run.input.policy,
+                    undo=judges_undo(*fresh.steps),
+                    actions=run.actions,
+                )
+            )
         )
         if not errors:
             fresh, reason = _amended(run.input.goal, fresh, reason)

@@ -7,7 +7,7 @@ from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
-from durable_agents.contracts import CATALOG, ActionParams, RecoverOutcome, RecoverRequest, Step
+from durable_agents.contracts import ActionParams, RecoverOutcome, RecoverRequest, Step
 from durable_agents.contracts.errors import format_validation_error
 from durable_agents.contracts.run import WorkflowActivity
 from durable_agents.workflows.budgets import FOR_LLM_CALL
@@ -43,6 +43,7 @@ async def recover(
                 arguments=arguments,
                 error=failed.error,
                 attempt=attempt,
+                custom_action=next((t for t in run.tools or [] if t.name == step.action), None),
             ),
             result_type=RecoverOutcome,
             **run.llm_options(f"recover {step.id}"),
@@ -62,7 +63,7 @@ async def recover(
     if proposal.decision == "replan" or proposal.params is None:
         raise CallFailed(error, for_good=failed.for_good)
     try:
-        retry = CATALOG[step.action].params_model.model_validate(proposal.params)
+        retry = run.actions[step.action].params_model.model_validate(proposal.params)
     except ValidationError as exc:
         detail = format_validation_error(exc)
         raise CallFailed(f"{error}; its params are invalid: {detail}") from None

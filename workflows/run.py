@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeUpdate
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from durable_agents.contracts import (
@@ -23,9 +23,23 @@ from durable_agents.contracts import (
     StepState,
     StepStatus,
 )
-from durable_agents.contracts.action_spec import HEARTBEAT_TIMEOUT, LLM_RETRY, LLM_TIMEOUT
+from durable_agents.contracts.action_spec import (
+    HEARTBEAT_TIMEOUT,
+    LLM_RETRY,
+    LLM_TIMEOUT,
+    ActionSpec,
+)
+from durable_agents.contracts.actions import CATALOG
 from durable_agents.contracts.deliverables import DeliverableCheck
+from durable_agents.contracts.plan import Plan
 from durable_agents.contracts.run import RunState
+from durable_agents.contracts.tools import (
+    LIST_TOOLS,
+    TOOLS_LISTED_PATCH,
+    ToolListing,
+    ToolSpec,
+    run_actions,
+)
 from durable_agents.contracts.visibility import (
     AGENT_PENDING,
     AGENT_PHASE,
@@ -40,6 +54,7 @@ from durable_agents.workflows.plan_checks import fingerprint, step_dependencies
 from durable_agents.workflows.saga import Saga
 
 SEARCH_ATTRIBUTES_PATCH = "search-attributes-v1"  # workflow.patched id: publish to visibility
+TOOL_LISTING_TIMEOUT = timedelta(seconds=30)
 
 
 class Run:
@@ -66,6 +81,9 @@ class Run:
         self.desk = ApprovalDesk(timeout, on_change=self.show, audit=self.state.approvals)
         self.saga = Saga(self.state.undo)
         self._published: tuple[str, tuple[str, ...]] | None = None  # in visibility now
+        # The worker's custom actions, once asked (``list_tools``), and the run's catalog.
+        self.tools: list[ToolSpec] | None = None
+        self.actions: dict[str, ActionSpec] = dict(CATALOG)
 
     @property
     def steps(self) -> dict[str, StepState]:
@@ -150,6 +168,7 @@ class Run:
             compensations=self.saga.records,
             undo=self.saga.pending() if status == "succeeded" else [],
             deliverables=self.checks,
+            custom_actions=self.tools or [],
         )
 
     def failure(self, message: str, error_type: str = "RunFailed") -> ApplicationError:
@@ -157,6 +176,39 @@ class Run:
         self.set_phase(Phase.FAILED)
         result = self.result("failed", "", message)
         return ApplicationError(message, result, type=error_type, non_retryable=True)
+
+    async def list_tools(self, needed: bool = True) -> None:
+        """Ask a worker once for its custom actions (an activity, recorded, so replay reads
+        the same catalog whatever workers register later); ``needed`` False (a given plan
+        of built-ins only) does not ask. A worker that cannot answer (one built without
+        the listing) leaves the run with the built-in catalog: plans naming others are
+        refused as naming unknown actions."""
+        if self.tools is not None or not needed or not workflow.patched(TOOLS_LISTED_PATCH):
+            return
+        try:
+            listing: ToolListing = await workflow.execute_activity(
+                LIST_TOOLS,
+                result_type=ToolListing,
+                start_to_close_timeout=TOOL_LISTING_TIMEOUT,
+                retry_policy=RetryPolicy(maximum_attempts=2),
+                summary="list custom actions",
+            )
+        except ActivityError as exc:
+            workflow.logger.warning(
+                "No custom actions: listing them failed: %s", activity_failure(exc)
+            )
+            listing = ToolListing()
+        self.tools = listing.tools
+        self.actions = run_actions(listing.tools)
+
+    def uses_unknown_actions(self, plan: Plan) -> bool:
+        """Whether a plan names actions beyond the built-in catalog (custom ones)."""
+        named = {step.action for step in plan.steps}
+        named |= {s.compensate.action for s in plan.steps if s.compensate and s.compensate.action}
+        for step in plan.steps:
+            tools = step.params.get("tools") if step.action == "agent" else None
+            named |= {str(tool) for tool in tools} if isinstance(tools, list) else set()
+        return not named <= set(CATALOG)
 
     async def llm_activity(self, name: str, request: object, **options: Any) -> Any:
         """Plan or review: when the LLM provider fails for good (a rejected key, a bad

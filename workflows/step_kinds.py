@@ -12,7 +12,6 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 
 from durable_agents.contracts import (
-    CATALOG,
     WORKFLOW_NAME,
     ActionParams,
     ActionResult,
@@ -165,6 +164,7 @@ async def agent(kit: Performer, step: Step, item: int | None, params: AgentParam
                 AgentTurnRequest(
                     task=params.task,
                     tools=params.tools,
+                    custom_actions=[t for t in run.tools or [] if t.name in params.tools],
                     transcript=transcript,
                     final=turn == params.max_iterations,
                 ),
@@ -212,13 +212,19 @@ async def _tool_call(
     """One tool call of an agent step: (status, output or the error the model sees)."""
     if call.name not in allowed:
         return "refused", f"unknown tool {call.name!r}; use one of: {', '.join(allowed)}"
-    spec = CATALOG[call.name]
+    spec = kit.run.actions.get(call.name)
+    if spec is None or spec.runs_in_workflow:
+        usable = ", ".join(name for name in allowed if name in kit.run.actions)
+        return "refused", f"unknown tool {call.name!r}; use one of: {usable}"
     try:
         params = spec.params_model.model_validate_json(call.arguments or "{}")
     except ValidationError as exc:
         return "invalid", f"invalid arguments: {format_validation_error(exc)}"
     arguments = params.model_dump(mode="json")
-    verdict = kit.gate.judge(call.name, arguments)
+    try:
+        verdict = await kit.gate.verdict(call.name, arguments)
+    except CallFailed as failed:
+        return "blocked", failed.error
     if verdict.decision == "block":
         return "blocked", f"BlockedByPolicy: {verdict.reason}"
     tool_step = step.model_copy(update={"action": call.name})

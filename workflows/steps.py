@@ -4,6 +4,7 @@ step's ``on_failure`` retry or recovery around it), record outputs, usage and un
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,7 +14,6 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ActivityCancellationType
 
 from durable_agents.contracts import (
-    CATALOG,
     ActionContext,
     ActionParams,
     ActionResult,
@@ -45,6 +45,20 @@ SHARED_CALL_SLOTS = "shared-call-slots-v1"  # workflow.patched id: max_parallel 
 PURE_LOCAL = "pure-local-v1"  # workflow.patched id: pure actions run as local activities
 
 
+def with_step_limits(spec: ActionSpec, step: Step) -> ActionSpec:
+    """The action's call settings with the step's own timeout and attempts (a plan check
+    kept them within the policy's limits)."""
+    if step.timeout_seconds is None and step.max_attempts is None:
+        return spec
+    timeout = spec.start_to_close
+    if step.timeout_seconds is not None:
+        timeout = timedelta(seconds=step.timeout_seconds)
+    retry = spec.retry_policy
+    if step.max_attempts is not None:
+        retry = dataclasses.replace(retry, maximum_attempts=step.max_attempts)
+    return dataclasses.replace(spec, start_to_close=timeout, retry_policy=retry)
+
+
 class StepRunner:
     """Runs steps of one run; the scheduler decides which and when."""
 
@@ -62,7 +76,7 @@ class StepRunner:
         state.started_at = workflow.now()
         state.attempts = 1
         try:
-            calls = step_calls(step, dict(run.reference_context()))
+            calls = step_calls(step, dict(run.reference_context()), run.actions)
             arguments = [call.params.model_dump(mode="json") for call in calls]
             state.args_hash = arguments_hash(step.action, {"calls": list(arguments)})
             if self._take_reused(step, state):
@@ -180,7 +194,7 @@ class StepRunner:
         in_workflow = IN_WORKFLOW.get(type(params))
         if in_workflow is not None:
             return await in_workflow(self, step, item, params)
-        spec = CATALOG[step.action]
+        spec = with_step_limits(self.run.actions[step.action], step)
         await self._respect_rate_limit(step.action)
         label = step.id if item is None else f"{step.id}[{item}]"
         if spec.pure and workflow.patched(PURE_LOCAL):

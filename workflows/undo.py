@@ -7,7 +7,7 @@ from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
-from durable_agents.contracts import CATALOG, Phase
+from durable_agents.contracts import Phase
 from durable_agents.contracts.errors import format_validation_error
 from durable_agents.contracts.plan import Compensation
 from durable_agents.contracts.run import CompensationRecord
@@ -44,9 +44,10 @@ async def _undo(
             | {"outcome": outcome, "error": error}
         )
 
-    if undo.action is None or undo.action not in CATALOG:
+    actions = runner.run.actions
+    if undo.action is None or undo.action not in actions:
         return record("impossible", undo.description or "no undo is known")
-    spec = CATALOG[undo.action]
+    spec = actions[undo.action]
     try:
         params = spec.params_model.model_validate(undo.params)
     except ValidationError as exc:

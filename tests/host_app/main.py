@@ -27,7 +27,7 @@ from temporalio.worker import Worker
 import activities
 import runtime
 import workflows
-from activities.shout import shout
+from activities.shout import ANNOUNCE, shout
 from runtime.settings import HostSettings
 from workflows.greeting import HostGreeting
 
@@ -58,6 +58,12 @@ PLAN = Plan.model_validate(
                 "action": "file_write",
                 "params": {"path": "out/revenue.json", "content": "${steps.total.output}"},
             },
+            {
+                "id": "announce",
+                "title": "Announce the totals",
+                "action": "announce",
+                "params": {"message": "totals for ${steps.total.output[0].region} are in"},
+            },
         ]
     }
 )
@@ -65,7 +71,7 @@ PLAN = Plan.model_validate(
 
 async def main(settings: HostSettings) -> dict[str, Any]:
     """Run the host's workflow and one agent run on one worker; report both."""
-    async with AgentPlugin() as agents:
+    async with AgentPlugin(actions=[ANNOUNCE]) as agents:
         client = await Client.connect(settings.address, plugins=[agents])
         async with Worker(
             client, task_queue=settings.task_queue, workflows=[HostGreeting], activities=[shout]
@@ -94,6 +100,7 @@ async def main(settings: HostSettings) -> dict[str, Any]:
         "greeting": greeting,
         "status": result.status,
         "steps": {step.id: step.status for step in result.steps},
+        "announced": result.steps[-1].output,
         "modules": {
             module.__name__: module.__file__
             for module in (durable_agents, agent, workflows, activities, runtime)

@@ -14,6 +14,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer
 
 from durable_agents.contracts import PendingApproval, Plan, RunInput, RunResult
+from durable_agents.contracts.tools import LIST_TOOLS
 from durable_agents.workflows.agent import AgentWorkflow
 
 
@@ -52,9 +53,12 @@ async def start(
     )
 
 
-async def activity_types(handle: WorkflowHandle[Any, Any], *, local: bool = True) -> list[str]:
+async def activity_types(
+    handle: WorkflowHandle[Any, Any], *, local: bool = True, listing: bool = False
+) -> list[str]:
     """The run's activities in history order; ``local``: with local activities (pure
-    actions), recorded as markers instead of scheduled tasks."""
+    actions), recorded as markers instead of scheduled tasks; ``listing``: with the
+    ``list_tools`` call a run makes before planning (or for a plan of custom actions)."""
     types = []
     for event in (await handle.fetch_history()).events:
         if event.HasField("activity_task_scheduled_event_attributes"):
@@ -63,7 +67,7 @@ async def activity_types(handle: WorkflowHandle[Any, Any], *, local: bool = True
         if local and marker.marker_name == "core_local_activity":
             data = json.loads(marker.details["data"].payloads[0].data)
             types.append(data["activity_type"])
-    return types
+    return types if listing else [name for name in types if name != LIST_TOOLS]
 
 
 async def assert_replays(handle: WorkflowHandle[Any, Any]) -> None:
