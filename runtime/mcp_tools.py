@@ -19,6 +19,7 @@ import contextlib
 import json
 import logging
 import re
+import sys
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ logger = logging.getLogger(__name__)
 SERVER_NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 LISTING_SECONDS = 60.0  # a server's tool listing is asked again after this long
 CONNECT_SECONDS = 30.0
+PYTHON = "{python}"  # in a command: the worker's own interpreter (its virtualenv's)
 HEARTBEAT_SECONDS = 10.0
 
 
@@ -54,7 +56,7 @@ class McpServer:
     """One MCP server a worker takes tools from."""
 
     name: str  # actions are named <name>_<tool>
-    command: Sequence[str] = ()  # stdio: the program and its arguments
+    command: Sequence[str] = ()  # stdio: the program and its arguments ({python}: ours)
     url: str | None = None  # or streamable HTTP, e.g. http://127.0.0.1:8000/mcp
     env: dict[str, str] | None = None  # what a stdio server needs beyond the SDK's minimum
     tools: Sequence[str] | None = None  # the tools runs may use (None: every tool listed)
@@ -89,7 +91,7 @@ class McpServer:
 
         if self.url:
             return self.url
-        program, *args = self.command
+        program, *args = [sys.executable if part == PYTHON else part for part in self.command]
         return StdioServerParameters(command=program, args=list(args), env=self.env)
 
 

@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 from durable_agents.contracts import Plan, Step
 from durable_agents.examples.api import ORDERS, ExampleApi
 from durable_agents.examples.catalog import EXAMPLE_POLICY, EXAMPLES
+from durable_agents.workflows.plan_checks import validate_plan
 from tests.test_approvals_cli import own_worker_env, run
 from tests.test_starter import REPO
 from tests.workflows.runs import run_failure, start
@@ -92,3 +93,13 @@ async def test_a_failed_orchestration_deletes_the_invoices_it_created(
     assert api.invoices == {}
     deletes = [path for method, path in api.requests if method == "DELETE"]
     assert len(deletes) == len(OPEN_ORDERS)
+
+
+@pytest.mark.parametrize(
+    "name", ["revenue_plan", "tickets_plan", "inventory_plan", "classify_plan"]
+)
+def test_the_readmes_plan_files_are_valid_plans(name: str) -> None:
+    """The plan files the README runs with ``--plan`` (custom and MCP actions are the
+    worker's to check: tested end to end in tests/workflows)."""
+    plan = Plan.model_validate_json((REPO / "examples" / f"{name}.json").read_text())
+    assert validate_plan(plan, unknown_actions_ok=True) == []

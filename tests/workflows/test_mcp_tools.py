@@ -23,6 +23,7 @@ from durable_agents.workflows.agent import AgentWorkflow
 from tests.conftest import running_worker
 from tests.fake_llm import FakeLlm
 from tests.processes import free_port
+from tests.test_approvals_cli import own_worker_env, run
 from tests.test_starter import REPO
 from tests.workflows.runs import (
     activity_types,
@@ -37,8 +38,8 @@ STOCK = {"id": "stock", "action": "inventory_stock", "params": {"sku": "A1"}}
 
 
 def inventory(log: Path, **options: object) -> McpServer:
-    command = [sys.executable, "-m", "tests.mcp_server"]
-    env = {"INVENTORY_LOG": str(log), "PYTHONPATH": str(REPO)}
+    command = ["{python}", "-m", "durable_agents.examples.mcp_inventory"]
+    env = {"INVENTORY_LOG": str(log)}
     settings: dict[str, object] = {"risk": {"stock": Risk.READ, "secrets": Risk.READ}}
     return McpServer("inventory", command=command, env=env, **(settings | options))  # type: ignore[arg-type]
 
@@ -131,9 +132,9 @@ async def test_a_streamable_http_server_serves_the_same_tools(
     client: Client, task_queue: str, workspace: Path, log: Path
 ) -> None:
     port = free_port()
-    env = {"INVENTORY_LOG": str(log), "PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
+    env = {"INVENTORY_LOG": str(log), "PATH": "/usr/bin:/bin"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.mcp_server", "http", str(port)],
+        [sys.executable, "-m", "durable_agents.examples.mcp_inventory", "http", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -184,11 +185,11 @@ def test_configuration_mistakes_are_refused_with_the_fix(tmp_path: Path) -> None
         McpServer("inv", url="http://x/mcp", tools=["stock"], risk={"reserve": Risk.READ})
     config = tmp_path / "mcp.toml"
     config.write_text(
-        '[servers.inventory]\ncommand = ["python", "-m", "tests.mcp_server"]\n'
+        '[servers.inventory]\ncommand = ["python", "-m", "durable_agents.examples.mcp_inventory"]\n'
         'tools = ["stock"]\ntimeout_seconds = 5\n[servers.inventory.risk]\nstock = "read"\n'
     )
     (server,) = load_servers(str(config))
-    assert server.command == ["python", "-m", "tests.mcp_server"]
+    assert server.command == ["python", "-m", "durable_agents.examples.mcp_inventory"]
     assert server.risk == {"stock": Risk.READ} and server.timeout == timedelta(seconds=5)
     config.write_text('[servers.inventory]\nurl = "http://x/mcp"\nrisk = {stock = "risky"}\n')
     with pytest.raises(McpConfigProblem, match="'risky' is not a valid Risk"):
@@ -198,3 +199,19 @@ def test_configuration_mistakes_are_refused_with_the_fix(tmp_path: Path) -> None
 def test_a_worker_without_servers_registers_no_dynamic_activity() -> None:
     names = [getattr(fn, "__name__", "") for fn in Toolbox(mcp=McpTools()).activities]
     assert names == ["list_tools", "classify_tool_call"]
+
+
+async def test_the_readmes_command_runs_the_example_server_and_plan(
+    client: Client, workspace: Path
+) -> None:
+    """``AGENT_MCP_CONFIG=examples/mcp.toml python starter.py --plan
+    examples/inventory_plan.json``: the starter's own worker starts the server."""
+    env = own_worker_env(client, workspace) | {
+        "AGENT_MCP_CONFIG": str(REPO / "examples" / "mcp.toml")
+    }
+    plan_file = REPO / "examples" / "inventory_plan.json"
+    command = [sys.executable, str(REPO / "starter.py"), "--plan", str(plan_file)]
+    done = await run([*command, "--workspace", str(workspace)], env)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads((workspace / "out/stock.json").read_text()) == {"sku": "A1", "count": 7}

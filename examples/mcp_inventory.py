@@ -1,8 +1,10 @@
-"""A small MCP server the tests start: an inventory with a read tool and a write tool.
+"""A small MCP server: an inventory with a read tool (``stock``) and a write tool
+(``reserve``), for the README's example (``examples/mcp.toml``) and the tests.
 
-``python -m tests.mcp_server`` serves stdio; ``python -m tests.mcp_server http PORT``
-serves streamable HTTP on 127.0.0.1:PORT/mcp. Reservations go to the JSON-lines file
-named by ``INVENTORY_LOG`` (passed explicitly: a stdio server gets no other settings).
+``python -m durable_agents.examples.mcp_inventory`` serves stdio; add ``http PORT`` to
+serve streamable HTTP on 127.0.0.1:PORT/mcp. Reservations go to the JSON-lines file named
+by ``INVENTORY_LOG`` (default ``reservations.jsonl`` in its working folder; a stdio
+server gets only what its config's ``env`` passes).
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ def stock(sku: str) -> dict[str, object]:
 @server.tool()
 def reserve(sku: str, count: int = 1) -> str:
     """Reserve items for an order."""
-    with Path(os.environ["INVENTORY_LOG"]).open("a", encoding="utf-8") as log:
+    log_file = Path(os.environ.get("INVENTORY_LOG") or "reservations.jsonl")
+    with log_file.open("a", encoding="utf-8") as log:
         log.write(json.dumps({"sku": sku, "count": count}) + "\n")
     return f"reserved {count} of {sku}"
 
