@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, JsonValue
+from pydantic import (
+    BaseModel,
+    Field,
+    JsonValue,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 from durable_agents.contracts.deliverables import DeliverableCheck
 from durable_agents.contracts.plan import Compensation, Plan, Step
 from durable_agents.contracts.policy import Policy
 from durable_agents.contracts.run import Usage
 from durable_agents.contracts.tools import ToolSpec
+
+# The policy fields activities check again on final arguments (files, HTTP, SQL, look).
+ACTIVITY_POLICY_FIELDS = ("decisions", "allow_hosts")
 
 
 class ActionContext(BaseModel):
@@ -35,6 +44,18 @@ class ActionContext(BaseModel):
         description="Which plan version redoes this step (0: the first): an llm step redone "
         "after a failed check samples differently instead of writing the same answer",
     )
+
+    @model_serializer(mode="wrap")
+    def _slim(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """What an activity reads, no more: every call carries it into history (measured:
+        413 bytes with the whole policy, about half without what activities never read);
+        the policy's decisions and hosts are always sent, so the run's pinned ones apply."""
+        data: dict[str, Any] = handler(self)
+        data["policy"] = {key: data["policy"][key] for key in ACTIVITY_POLICY_FIELDS}
+        for key, default in (("approved", False), ("artifact_runs", []), ("variation", 0)):
+            if data.get(key) == default:
+                del data[key]
+        return data
 
 
 class ActionResult(BaseModel):

@@ -9,7 +9,7 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from durable_agents.contracts import StepStatus
+from durable_agents.contracts import Policy, StepStatus
 from durable_agents.contracts.artifacts import is_artifact
 from tests.workflows.runs import assert_replays, plan, run_failure, start
 
@@ -106,3 +106,34 @@ async def test_history_grows_linearly_up_to_300_steps(
     print(f"history bytes per step: {per_step_small:.0f} (30 steps), {per_step_large:.0f} (300)")
     # flat bytes per step: a quadratic history (state re-sent every step) would be ~10x
     assert per_step_large < 1.3 * per_step_small, (per_step_small, per_step_large)
+
+
+async def test_an_activitys_input_carries_only_what_it_reads(
+    client: Client, task_queue: str, workspace: Path, agent_worker: Worker
+) -> None:
+    """Every call is in history: its context holds the run's pinned decisions and hosts,
+    not the rest of the policy, and leaves out fields at their defaults."""
+    policy = Policy(allow_hosts=["10.0.0.0/8"], approval_timeout_seconds=60, plan_signoff=False)
+    read = {"id": "read", "action": "file_read", "params": {"path": "data/sales.csv"}}
+    handle = await start(
+        client, task_queue, workspace, plan=plan(read), review=False, policy=policy
+    )
+    assert (await handle.result()).status == "succeeded"
+
+    (scheduled,) = [
+        event.activity_task_scheduled_event_attributes
+        for event in (await handle.fetch_history()).events
+        if event.HasField("activity_task_scheduled_event_attributes")
+    ]
+    context = json.loads(scheduled.input.payloads[0].data)
+    assert sorted(context) == ["policy", "run_id", "step_id", "workspace"]
+    assert context["policy"] == {
+        "decisions": {
+            "read": "allow",
+            "write": "allow",
+            "external": "approve",
+            "destructive": "approve",
+        },
+        "allow_hosts": ["10.0.0.0/8"],
+    }
+    await assert_replays(handle)
