@@ -1,9 +1,14 @@
 """LLM-backed activities: ``plan``, ``review``, ``recover``, ``agent_turn`` and the ``llm``
 action.
 
-The injected provider hands out one ``AsyncOpenAI`` client with ``max_retries=0``:
+The injected provider hands out ``AsyncOpenAI`` clients with ``max_retries=0``:
 Temporal owns retries, so every attempt is visible in history. Structured answers use the standard
 ``response_format`` json_schema, which OpenAI, vLLM, Ollama and llama.cpp all accept.
+
+Each role (plan, review, recover, agent, llm) has a chain of models, first choice first.
+A provider error goes to Temporal as usual while it would retry; a final one (a 400, 401
+or 404) or one on the activity's last attempt moves on to the next model of the chain in
+the same attempt, so workflow code and history do not change.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -22,6 +28,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from pydantic import BaseModel, JsonValue, ValidationError
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from durable_agents.activities.errors import action_error, from_openai
 from durable_agents.activities.heartbeat import heartbeating
@@ -69,23 +76,38 @@ MAX_TEMPERATURE = 0.8
 SEED_STRIDE = 1000  # seeds of variations never meet those of retried attempts
 
 
-class ChatProvider(Protocol):
-    """What the activities need of an LLM provider (``runtime.llm_provider.LlmProvider``)."""
+class ModelEndpoint(Protocol):
+    """One model of a role's chain (``runtime.llm_provider.Endpoint``)."""
+
+    @property
+    def provider(self) -> str:
+        """The provider's name ("default": OPENAI_API_KEY / OPENAI_BASE_URL)."""
+
+    @property
+    def label(self) -> str:
+        """``provider/model``, for logs, spans and error messages."""
 
     @property
     def seed(self) -> int | None:
         """The sampling seed of a first attempt; None leaves the provider's default."""
 
     @property
-    def step_options(self) -> bool:
-        """Whether the planner is offered foreach and on_failure."""
-
-    @property
     def streams(self) -> bool:
         """Whether answers stream in (heartbeats then carry the tokens written so far)."""
 
     async def client(self) -> tuple[AsyncOpenAI, str]:
-        """An ``AsyncOpenAI(max_retries=0)`` client and the model name."""
+        """An ``AsyncOpenAI(max_retries=0)`` client and the model name to ask for."""
+
+
+class ChatProvider(Protocol):
+    """What the activities need of an LLM provider (``runtime.llm_provider.LlmProvider``)."""
+
+    @property
+    def step_options(self) -> bool:
+        """Whether the planner is offered foreach and on_failure."""
+
+    def chain(self, role: str) -> Sequence[ModelEndpoint]:
+        """The models ``role`` (plan, review, recover, agent, llm) tries, in order."""
 
 
 class LlmActivities:
@@ -98,6 +120,7 @@ class LlmActivities:
 
     async def _chat(
         self,
+        role: str,
         messages: list[dict[str, Any]],
         *,
         max_tokens: int,
@@ -107,69 +130,128 @@ class LlmActivities:
         """One completion: (content, usage, finish_reason); provider errors translated."""
         extra: dict[str, Any] = {"response_format": response_format} if response_format else {}
         message, usage, finish = await self._complete(
-            messages, max_tokens=max_tokens, variation=variation, **extra
+            role, messages, max_tokens=max_tokens, variation=variation, **extra
         )
         return message.content or "", usage, finish
 
     async def _complete(
-        self, messages: list[dict[str, Any]], *, max_tokens: int, variation: int = 0, **extra: Any
+        self,
+        role: str,
+        messages: list[dict[str, Any]],
+        *,
+        max_tokens: int,
+        variation: int = 0,
+        **extra: Any,
     ) -> tuple[ChatCompletionMessage, Usage, str | None]:
-        """One completion's message, usage and finish_reason; provider errors translated.
-        ``variation`` > 0 (a repair, a re-plan) samples with another seed and warmer."""
+        """One completion's message, usage and finish_reason from the first model of
+        ``role``'s chain that answers; provider errors translated. ``variation`` > 0 (a
+        repair, a re-plan) samples with another seed and warmer."""
         temperature = min(TEMPERATURE + VARIATION_WARMTH * variation, MAX_TEMPERATURE)
-        if self._provider.seed is not None:
-            # Same seed, same answer: a retry must sample differently to be worth making.
-            extra["seed"] = (
-                self._provider.seed + activity.info().attempt - 1 + SEED_STRIDE * variation
-            )
+        chain = self._provider.chain(role)
         progress = Writing()
-        try:
-            # beats also while the offline model loads (~10 s); they carry the progress
-            async with heartbeating(details=progress.details):
-                client, model = await self._provider.client()
-                with self._tracer.start_as_current_span(
-                    f"chat {model}",
-                    kind=SpanKind.CLIENT,
-                    attributes={
-                        "gen_ai.operation.name": "chat",
-                        "gen_ai.system": "openai",
-                        "gen_ai.request.model": model,
-                        "gen_ai.request.max_tokens": max_tokens,
-                        "gen_ai.request.temperature": temperature,
-                    },
-                    # a provider's error text may echo the key: spans get the type only
-                    record_exception=False,
-                    set_status_on_exception=False,
-                ) as span:
-                    request: dict[str, Any] = {
-                        "model": model,
-                        "messages": messages,
-                        "max_tokens": max_tokens,
-                        "temperature": temperature,
-                        **extra,
-                    }
-                    try:
-                        if self._provider.streams and "tools" not in extra:
-                            message, usage, finish = await _streamed(client, request, progress)
-                        else:
-                            message, usage, finish = await _whole(client, request)
-                    except Exception as exc:
-                        span.set_attribute("error.type", type(exc).__name__)
-                        span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
-                        raise
-                    span.set_attributes(
-                        {
-                            "gen_ai.response.model": usage.model or model,
-                            "gen_ai.usage.input_tokens": usage.prompt_tokens,
-                            "gen_ai.usage.output_tokens": usage.completion_tokens,
-                        }
+        given_up: tuple[str, str] | None = None  # (model, error type) the last fallback left
+        # beats also while the offline model loads (~10 s); they carry the progress
+        async with heartbeating(details=progress.details):
+            for index, endpoint in enumerate(chain):
+                try:
+                    return await self._call(
+                        endpoint,
+                        messages,
+                        progress,
+                        given_up,
+                        max_tokens=max_tokens,
+                        temperature=temperature,
+                        variation=variation,
+                        extra=extra,
                     )
-        except openai.APIError as exc:
-            raise from_openai(exc) from exc
+                except openai.APIError as exc:
+                    error = from_openai(exc)
+                    if len(chain) > 1 or endpoint.provider != "default":
+                        error = _naming(endpoint, error)
+                    following = chain[index + 1] if index + 1 < len(chain) else None
+                    # Temporal retries the same model while it would; a final error, or
+                    # the last attempt's, moves on to the next model of the chain now.
+                    if following is None or (not error.non_retryable and not _last_attempt()):
+                        raise error from exc
+                    activity.logger.warning(
+                        "LLM %s: %s failed (%s); falling back to %s",
+                        role,
+                        endpoint.label,
+                        error.type,
+                        following.label,
+                    )
+                    given_up = (endpoint.label, error.type or type(exc).__name__)
+        raise action_error(
+            f"no model is configured for the {role} role",
+            error_type="LlmNotConfigured",
+            retryable=False,
+        )
+
+    async def _call(
+        self,
+        endpoint: ModelEndpoint,
+        messages: list[dict[str, Any]],
+        progress: Writing,
+        given_up: tuple[str, str] | None,
+        *,
+        max_tokens: int,
+        temperature: float,
+        variation: int,
+        extra: dict[str, Any],
+    ) -> tuple[ChatCompletionMessage, Usage, str | None]:
+        """One request to one model, in a span; a fallback's span names what it replaced."""
+        extra = dict(extra)
+        if endpoint.seed is not None:
+            # Same seed, same answer: a retry must sample differently to be worth making.
+            extra["seed"] = endpoint.seed + activity.info().attempt - 1 + SEED_STRIDE * variation
+        client, model = await endpoint.client()
+        attributes: dict[str, str | int | float] = {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.system": "openai",
+            "gen_ai.request.model": model,
+            "gen_ai.request.max_tokens": max_tokens,
+            "gen_ai.request.temperature": temperature,
+        }
+        if given_up is not None:
+            attributes["durable_agents.llm.fallback_from"] = given_up[0]
+            attributes["durable_agents.llm.fallback_reason"] = given_up[1]
+            attributes["durable_agents.llm.fallback_to"] = endpoint.label
+        with self._tracer.start_as_current_span(
+            f"chat {model}",
+            kind=SpanKind.CLIENT,
+            attributes=attributes,
+            # a provider's error text may echo the key: spans get the type only
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            request: dict[str, Any] = {
+                "model": model,
+                "messages": messages,
+                "max_tokens": max_tokens,
+                "temperature": temperature,
+                **extra,
+            }
+            try:
+                if endpoint.streams and "tools" not in extra:
+                    message, usage, finish = await _streamed(client, request, progress)
+                else:
+                    message, usage, finish = await _whole(client, request)
+            except Exception as exc:
+                span.set_attribute("error.type", type(exc).__name__)
+                span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+                raise
+            span.set_attributes(
+                {
+                    "gen_ai.response.model": usage.model or model,
+                    "gen_ai.usage.input_tokens": usage.prompt_tokens,
+                    "gen_ai.usage.output_tokens": usage.completion_tokens,
+                }
+            )
         return message, usage, finish
 
     async def _answer(
         self,
+        role: str,
         messages: list[dict[str, Any]],
         max_tokens: int,
         name: str,
@@ -180,7 +262,7 @@ class LlmActivities:
         """A structured answer under ``schema``; one that does not validate is retried
         (LlmBadAnswer, retryable: the next attempt samples with another seed)."""
         content, usage, _ = await self._chat(
-            messages, max_tokens=max_tokens, response_format=_json_schema(name, schema)
+            role, messages, max_tokens=max_tokens, response_format=_json_schema(name, schema)
         )
         try:
             return model.model_validate_json(content), usage
@@ -196,6 +278,7 @@ class LlmActivities:
         """Ask for a plan under the catalog's schema; parse errors go back as ``errors``."""
         options = self._provider.step_options
         content, usage, finish = await self._chat(
+            "plan",
             plan_messages(request, options),
             max_tokens=PLAN_MAX_TOKENS,
             response_format=_json_schema(
@@ -222,6 +305,7 @@ class LlmActivities:
     async def review(self, request: ReviewRequest) -> ReviewOutcome:
         """Judge the results; an unreadable verdict is retried (sampling differs)."""
         review, usage = await self._answer(
+            "review",
             review_messages(request),
             REVIEW_MAX_TOKENS,
             "review",
@@ -236,6 +320,7 @@ class LlmActivities:
         """Propose a way past a failed step; an unreadable proposal is retried."""
         schema = recover_schema(request.step.action, request.custom_action)
         recovery, usage = await self._answer(
+            "recover",
             recover_messages(request),
             RECOVER_MAX_TOKENS,
             "recovery",
@@ -249,6 +334,7 @@ class LlmActivities:
     async def agent_turn(self, request: AgentTurnRequest) -> AgentTurn:
         """One turn of an agent step: the tool calls the model wants, or its answer."""
         message, usage, _ = await self._complete(
+            "agent",
             agent_messages(request),
             max_tokens=AGENT_TURN_MAX_TOKENS,
             tools=agent_tools(request.tools, request.custom_actions),
@@ -270,6 +356,7 @@ class LlmActivities:
             return await self._typed_answer(context, params, messages)
         wants_json = params.response == "json"
         content, usage, _ = await self._chat(
+            "llm",
             messages,
             max_tokens=params.max_tokens,
             response_format={"type": "json_object"} if wants_json else None,
@@ -307,12 +394,14 @@ class LlmActivities:
         problems: list[str] = []
         for _ in range(2):  # the answer, and one repair
             content, used, _ = await self._chat(
+                "llm",
                 messages,
                 max_tokens=params.max_tokens,
                 response_format=_json_schema("answer", schema),
                 variation=context.variation,
             )
             usage.add(used)
+            usage.model = used.model  # the model that answered: the step is priced by it
             problem = _schema_problem(content, validator)
             if problem is None:
                 return ActionResult(
@@ -333,6 +422,24 @@ class LlmActivities:
             error_type="LlmBadAnswer",
             retryable=False,
         )
+
+
+def _last_attempt() -> bool:
+    """Whether Temporal will not run this activity again: its retry policy's last attempt
+    (unknown or unlimited attempts: not the last)."""
+    info = activity.info()
+    maximum = info.retry_policy.maximum_attempts if info.retry_policy else 0
+    return 0 < maximum <= info.attempt
+
+
+def _naming(endpoint: ModelEndpoint, error: ApplicationError) -> ApplicationError:
+    """``error`` with the model it came from in front: a chain has several."""
+    return action_error(
+        f"{endpoint.label}: {error.message}",
+        error_type=error.type or "LlmError",
+        retryable=not error.non_retryable,
+        retry_after=error.next_retry_delay,
+    )
 
 
 def _schema_problem(content: str, validator: Draft202012Validator) -> str | None:

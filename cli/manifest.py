@@ -1,6 +1,9 @@
 """The run manifest: what a run was started with, kept in its memo (``manifest``) so a
 person can tell which prompts, model, policy and catalog produced a history, and an
-operator can tell which runs an upgrade would meet."""
+operator can tell which runs an upgrade would meet.
+
+``models`` is each role's chain of ``provider/model`` as this process's AGENT_LLM_CONFIG
+has it (never a key); the worker's file decides, so keep the two the same."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from durable_agents.activities.prompts import (
     STEP_OPTION_RULES,
 )
 from durable_agents.contracts import CATALOG, RunInput
+from durable_agents.runtime.llm_models import role_chains
 from durable_agents.runtime.offline_model import MODEL_NAME
 from durable_agents.runtime.settings import Settings
 
@@ -55,6 +59,7 @@ def run_manifest(settings: Settings, run_input: RunInput) -> dict[str, object]:
         "catalog_version": catalog_version(),
         "prompts": {name: fingerprint(text) for name, text in PROMPTS.items()},
         "model": settings.model if settings.provider_configured else MODEL_NAME,
+        "models": role_chains(settings),
         "policy": fingerprint(run_input.policy.model_dump(mode="json")),
         "budget": fingerprint(run_input.budget.model_dump(mode="json")),
     }

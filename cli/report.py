@@ -36,6 +36,7 @@ class StepRow(BaseModel):
     seconds: float | None = Field(description="Working time: approval waits not counted")
     tokens: int
     cost_usd: float
+    model: str | None = Field(default=None, description="The model that answered its LLM calls")
     approval_seconds: float | None = Field(default=None, description="Waited for a person")
     reused_from: str | None = Field(default=None, description="A retry took its output")
 
@@ -147,6 +148,7 @@ def build_report(
                 seconds=_seconds(s, waited),
                 tokens=s.usage.total_tokens if s.usage else 0,
                 cost_usd=s.usage.cost_usd if s.usage else 0.0,
+                model=s.usage.model if s.usage else None,
                 approval_seconds=(
                     round((waited - s.started_at).total_seconds(), 3)
                     if waited and s.started_at and waited > s.started_at
@@ -242,13 +244,13 @@ def report_text(report: Report) -> str:
     lines = [f"run {report.run_id}: {report.status}, steps took {total} end to end", ""]
     lines.append(
         f"{'step':<24} {'action':<14} {'status':<10} {'tries':>5} {'seconds':>8} "
-        f"{'tokens':>7} {'cost $':>8}"
+        f"{'tokens':>7} {'cost $':>8}  model"
     )
     for row in report.steps:
         seconds = f"{row.seconds:.2f}" if row.seconds is not None else "-"
         line = (
             f"{row.id[:24]:<24} {row.action[:14]:<14} {row.status:<10} {row.attempts:>5} "
-            f"{seconds:>8} {row.tokens:>7} {row.cost_usd:>8.4f}"
+            f"{seconds:>8} {row.tokens:>7} {row.cost_usd:>8.4f}  {row.model or '-'}"
         )
         lines.append(line + (f"  reused from {row.reused_from}" if row.reused_from else ""))
     lines += [

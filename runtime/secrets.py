@@ -2,8 +2,9 @@
 lines can be scrubbed of them (``activities.redaction.Redactor``).
 
 They are the values of OPENAI_API_KEY, TEMPORAL_API_KEY, AGENT_PAYLOAD_KEY,
-AGENT_CODEC_TOKEN and the password in DATABASE_URL, each also read from the file its
-``<NAME>_FILE`` variable names (as ``runtime.settings`` reads them), plus the key and
+AGENT_CODEC_TOKEN, the password in DATABASE_URL and the keys of AGENT_LLM_CONFIG's
+providers (the variables its ``api_key_env`` entries name), each also read from the file
+its ``<NAME>_FILE`` variable names (as ``runtime.settings`` reads them), plus the key and
 the password of a ``Settings`` object built in code.
 """
 
@@ -14,6 +15,7 @@ from collections.abc import Mapping
 from urllib.parse import unquote, urlsplit
 
 from durable_agents.activities.redaction import Redactor
+from durable_agents.runtime.llm_models import CONFIG_VARIABLE, load_llm_config
 from durable_agents.runtime.settings import Settings, SettingsProblem, secret
 
 SECRET_VARIABLES = (
@@ -32,6 +34,7 @@ def known_secrets(
     skipped here (the settings report them)."""
     env = os.environ if env is None else env
     found = {_value(env, name) for name in SECRET_VARIABLES}
+    found |= {_value(env, name) for name in _provider_key_variables(env, settings)}
     urls = {_value(env, name) for name in URL_VARIABLES}
     if settings is not None:
         found.add(settings.openai_api_key)
@@ -40,6 +43,19 @@ def known_secrets(
         password = url_password(url)
         found |= {password, unquote(password)} if password else set()
     return frozenset(value for value in found if value)
+
+
+def _provider_key_variables(env: Mapping[str, str], settings: Settings | None) -> list[str]:
+    """The variables AGENT_LLM_CONFIG names as its providers' keys (``api_key_env``);
+    a config that cannot be read has none here (the worker refuses it at start)."""
+    path = settings.llm_config if settings is not None else env.get(CONFIG_VARIABLE)
+    try:
+        config = load_llm_config(path)
+    except SettingsProblem:
+        return []
+    if config is None:
+        return []
+    return [p.api_key_env for p in config.providers.values() if p.api_key_env]
 
 
 def redactor(env: Mapping[str, str] | None = None, settings: Settings | None = None) -> Redactor:

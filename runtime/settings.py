@@ -61,6 +61,10 @@ class Settings:
     # MCP servers whose tools runs may use: a TOML file (AGENT_MCP_CONFIG), see
     # runtime.mcp_tools.load_servers; read when the worker starts.
     mcp_config: str | None = None
+    # A model per role (planner, reviewer, recover, agent, llm), with fallbacks, on other
+    # providers too: a TOML file (AGENT_LLM_CONFIG), see runtime.llm_models; None: every
+    # call uses the default provider's model.
+    llm_config: str | None = None
 
     @property
     def memory_enabled(self) -> bool:
@@ -83,9 +87,10 @@ class Settings:
         AGENT_STATE_DIR, DATABASE_URL, PLANNER_STEP_OPTIONS, AGENT_LLM_TASK_QUEUE,
         AGENT_MAX_ACTIVITIES, AGENT_MAX_WORKFLOW_TASKS, AGENT_MAX_LLM_CALLS,
         AGENT_ARTIFACT_DIR, AGENT_ARTIFACT_THRESHOLD_BYTES, AGENT_MEMORY,
-        AGENT_MEMORY_TABLE, AGENT_WORKSPACE_ROOT, AGENT_ACTIONS, AGENT_MCP_CONFIG. Secrets
-        (OPENAI_API_KEY, DATABASE_URL) may instead come from a file named by <NAME>_FILE,
-        e.g. a Docker or Kubernetes secret."""
+        AGENT_MEMORY_TABLE, AGENT_WORKSPACE_ROOT, AGENT_ACTIONS, AGENT_MCP_CONFIG,
+        AGENT_LLM_CONFIG (a model per role: the file is read by ``runtime.llm_models``).
+        Secrets (OPENAI_API_KEY, DATABASE_URL) may instead come from a file named by
+        <NAME>_FILE, e.g. a Docker or Kubernetes secret."""
         env = os.environ if env is None else env
         seed = env.get("LLM_SEED") or None
         if seed is not None and not seed.lstrip("-").isdigit():
@@ -111,6 +116,7 @@ class Settings:
             workspace_root=_absolute(env, ROOT_ENV),
             actions=env.get("AGENT_ACTIONS") or None,
             mcp_config=env.get("AGENT_MCP_CONFIG") or None,
+            llm_config=env.get("AGENT_LLM_CONFIG") or None,
         )
 
     @property

@@ -44,6 +44,7 @@ class ScriptedLlm(LocalHttpServer):
     def __init__(self) -> None:
         self.queues: dict[str, deque[str | Fault | ToolCalls | Hold]] = defaultdict(deque)
         self.requests: list[dict[str, Any]] = []
+        self.authorizations: list[str | None] = []  # each request's Authorization header
         self.always: dict[str, str] = {}  # the answer of a kind once its queue is empty
         self.fault_rate = 0.0  # chaos: this share of calls gets a fault instead
         self.faults_sent: list[str] = []
@@ -95,6 +96,7 @@ class ScriptedLlm(LocalHttpServer):
             def do_POST(self) -> None:
                 request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 scripted.requests.append(request)
+                scripted.authorizations.append(self.headers.get("Authorization"))
                 item = scripted._next(_kind(request))
                 if isinstance(item, Fault):
                     return self._send(item.status, item.body, item.headers)

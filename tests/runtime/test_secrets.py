@@ -68,3 +68,25 @@ def test_the_filter_scrubs_message_arguments_and_exceptions() -> None:
 
     broken = _record("%d items", "sk-logged-key-789")  # bad arguments: still scrubbed
     assert scrub.filter(broken) and "sk-logged-key-789" not in broken.getMessage()
+
+
+def test_the_keys_of_an_llm_configs_providers_are_secrets(tmp_path: Path) -> None:
+    """A provider's key lives in the variable its api_key_env names (or <NAME>_FILE)."""
+    config = tmp_path / "llm.toml"
+    config.write_text(
+        '[providers.local]\nbase_url = "http://127.0.0.1:1/v1"\napi_key_env = "LOCAL_KEY"\n'
+        '[providers.other]\nbase_url = "http://127.0.0.1:2/v1"\napi_key_env = "OTHER_KEY"\n'
+    )
+    (tmp_path / "other.key").write_text("sk-other-from-file\n")
+    env = {
+        "AGENT_LLM_CONFIG": str(config),
+        "LOCAL_KEY": "sk-local-123",
+        "OTHER_KEY_FILE": str(tmp_path / "other.key"),
+    }
+    found = known_secrets(env)
+    assert {"sk-local-123", "sk-other-from-file"} <= found
+    settings = Settings(llm_config=str(config))  # a worker's settings built in code
+    assert "sk-local-123" in known_secrets(env | {"AGENT_LLM_CONFIG": ""}, settings)
+    assert Redactor(found)("rejected key sk-local-123") == f"rejected key {REDACTED}"
+    broken = env | {"AGENT_LLM_CONFIG": str(tmp_path / "missing.toml")}
+    assert "sk-local-123" not in known_secrets(broken)  # refused at start instead
