@@ -98,6 +98,16 @@ def per_group(goal: str) -> str | None:
     return None
 
 
+_ONE_NUMBER = re.compile(r"\b(?:the|a|one|single)\s+(?:number|figure)\b", re.IGNORECASE)
+
+
+def one_number(goal: str) -> bool:
+    """Whether the goal asks for a single number ("write the number to out/total.json")
+    and not one per group: such a file holds a number, not a table of them (measured: a
+    recalled per-region plan wrote {"North": 643, ...} for "the total revenue")."""
+    return bool(_ONE_NUMBER.search(goal)) and per_group(goal) is None
+
+
 _EDIT_VERB = re.compile(
     r"\b(?:set|sets|change|changes|update|updates|modify|edit|rename|replace|remove|add)\b",
     re.IGNORECASE,

@@ -27,6 +27,7 @@ from durable_agents.workflows.completion import (
     asked_sentences,
     edited_files,
     missing_files,
+    one_number,
     per_group,
     promised_files,
     unrequested_urls,
@@ -49,6 +50,7 @@ RESPONSES_CHECKED = "responses-v1"  # workflow.patched id: a goal's file is data
 TOTALS_CHECKED = "totals-v1"  # workflow.patched id: the goal's kind of total is the one computed
 NAMED_WRITTEN = "named-written-v1"  # workflow.patched id: goal-named files the run wrote
 PER_GROUP_CHECKED = "per-group-v1"  # workflow.patched id: "per region" files hold per-group values
+ONE_NUMBER_CHECKED = "one-number-v1"  # workflow.patched id: "the number" files hold a number
 INSPECT_TIMEOUT = timedelta(seconds=30)
 INSPECT_RETRY = RetryPolicy(maximum_attempts=3)
 WRITERS = frozenset({"file_write", "file_append"})
@@ -97,7 +99,8 @@ async def review_round(run: Run, spending: Spending) -> Review:
     sentences = asked if asked is not None and workflow.patched(LENGTH_CHECKED) else None
     more = written_named_files(run.input.goal, written_files(state.steps.values()))
     more = more if more and workflow.patched(NAMED_WRITTEN) else []
-    deliverables = deliverables_for(run.input.goal, stated, per, data, sentences, more)
+    number = one_number(run.input.goal) and workflow.patched(ONE_NUMBER_CHECKED)
+    deliverables = deliverables_for(run.input.goal, stated, per, data, sentences, more, number)
     if deliverables and workflow.patched(DELIVERABLES_CHECKED):
         run.checks = await _read_back(run, deliverables)
         if asked_total(run.input.goal) and workflow.patched(TOTALS_CHECKED):

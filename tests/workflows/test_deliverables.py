@@ -24,6 +24,7 @@ from durable_agents.workflows.completion import (
     asked_sentences,
     edited_files,
     named_urls,
+    one_number,
     per_group,
     unrequested_urls,
     written_named_files,
@@ -238,6 +239,47 @@ async def test_one_number_for_a_per_group_goal_goes_back_to_the_planner(
     feedback = fake_llm.plan_requests[1].feedback or ""
     assert "holds the number 2430, but the goal asks for a result per region" in feedback
     assert len(fake_llm.review_requests) == 1  # the reviewer never saw the wrong file
+    assert result.status == "succeeded" and result.deliverables[0].passed
+    await assert_replays(handle)
+
+
+def test_the_number_the_goal_asks_for_is_one_number() -> None:
+    goal = "What is the total revenue in data/sales.csv? Write the number to out/total.json"
+    assert one_number(goal)
+    assert one_number("Count the lines of data/notes.txt and write the number to out/n.json")
+    assert not one_number("Write the number of orders per city to out/c.json")  # per group
+    assert not one_number("Total the revenue and write it to out/t.json")  # not said
+    (total,) = deliverables_for(goal, [], number=True)
+    assert total.shape == "number"
+    table = check(total, inspected({"North": 643, "South": 379.5}))
+    assert not table.passed and "number" in " ".join(table.problems)
+    assert check(total, inspected(2430)).passed
+
+
+async def test_a_table_where_the_goal_asks_for_the_number_goes_back_to_the_planner(
+    client: Client, task_queue: str, workspace: Path, fake_llm: FakeLlm, agent_worker: Worker
+) -> None:
+    """A false success measured with memory on: a recalled per-region plan wrote
+    {"North": 643, ...} for "the total revenue ... the number", and the reviewer agreed."""
+
+    def write(content: object) -> dict[str, object]:
+        return {
+            "id": "write",
+            "action": "file_write",
+            "params": {"path": "out/total.json", "content": content},
+        }
+
+    fake_llm.plans.append(plan(write({"North": 643, "South": 379.5})))
+    fake_llm.plans.append(plan(write(1022.5)))
+    fake_llm.reviews.append(Review(verdict="done", answer="the total is written"))
+    goal = "What is the total revenue in data/sales.csv? Write the number to out/total.json"
+    handle = await start(client, task_queue, workspace, goal=goal)
+    await pending_approval(handle, "write")  # the new plan replaces the run's own file
+    await handle.signal(AgentWorkflow.approve, ApprovalDecision(step_id="write"))
+    result = await handle.result()
+    feedback = fake_llm.plan_requests[1].feedback or ""
+    assert "out/total.json" in feedback and "number" in feedback
+    assert len(fake_llm.review_requests) == 1  # the reviewer never saw the table
     assert result.status == "succeeded" and result.deliverables[0].passed
     await assert_replays(handle)
 
