@@ -108,6 +108,16 @@ def one_number(goal: str) -> bool:
     return bool(_ONE_NUMBER.search(goal)) and per_group(goal) is None
 
 
+_A_LIST = re.compile(r"\b(?:as\s+)?an?\s+(?:JSON\s+)?(?:array|list)\b", re.IGNORECASE)
+
+
+def asks_list(goal: str) -> bool:
+    """Whether the goal asks for its file as a list ("save them as a JSON array"), not one
+    value per group: such a file holds a JSON list (measured with memory on: "keep those
+    whose city is Paris and save them as a JSON array" wrote the count, 3)."""
+    return bool(_A_LIST.search(goal)) and per_group(goal) is None
+
+
 _EDIT_VERB = re.compile(
     r"\b(?:set|sets|change|changes|update|updates|modify|edit|rename|replace|remove|add)\b",
     re.IGNORECASE,

@@ -35,13 +35,15 @@ def deliverables_for(
     sentences: int | None = None,
     written: Iterable[str] = (),
     number: bool = False,
+    listed: bool = False,
 ) -> list[Deliverable]:
     """What the run must produce: the plan's deliverables, and every file the goal names;
     with ``per`` (the goal asks for a result per group), a goal-named JSON file must hold
     one value per group (a list or an object), not one number; with ``data``, it must not
     hold a whole HTTP response unless the goal speaks of headers or status; ``written``:
     more goal-named files the run wrote, checked the same way; ``number``: the goal asks
-    for one number, so a goal-named JSON file holds a number."""
+    for one number, so a goal-named JSON file holds a number; ``listed``: the goal asks for
+    a list, so a goal-named JSON file holds a list."""
     found: dict[str, Deliverable] = {}
     for deliverable in stated:
         path = posixpath.normpath(deliverable.path)
@@ -55,6 +57,8 @@ def deliverables_for(
             named = named.model_copy(update={"holds_data": True})
         if number and per is None and named.file_format() == "json":
             named = named.model_copy(update={"shape": "number"})
+        elif listed and per is None and named.file_format() == "json":
+            named = named.model_copy(update={"shape": "list"})
         if sentences is not None and named.file_format() == "text":
             named = named.model_copy(update={"max_sentences": sentences})
         found.setdefault(path, named)

@@ -25,6 +25,7 @@ from durable_agents.workflows.budgets import FOR_LLM_CALL
 from durable_agents.workflows.calls import activity_failure
 from durable_agents.workflows.completion import (
     asked_sentences,
+    asks_list,
     edited_files,
     missing_files,
     one_number,
@@ -51,6 +52,7 @@ TOTALS_CHECKED = "totals-v1"  # workflow.patched id: the goal's kind of total is
 NAMED_WRITTEN = "named-written-v1"  # workflow.patched id: goal-named files the run wrote
 PER_GROUP_CHECKED = "per-group-v1"  # workflow.patched id: "per region" files hold per-group values
 ONE_NUMBER_CHECKED = "one-number-v1"  # workflow.patched id: "the number" files hold a number
+LIST_CHECKED = "list-asked-v1"  # workflow.patched id: "as a JSON array" files hold a list
 INSPECT_TIMEOUT = timedelta(seconds=30)
 INSPECT_RETRY = RetryPolicy(maximum_attempts=3)
 WRITERS = frozenset({"file_write", "file_append"})
@@ -100,7 +102,10 @@ async def review_round(run: Run, spending: Spending) -> Review:
     more = written_named_files(run.input.goal, written_files(state.steps.values()))
     more = more if more and workflow.patched(NAMED_WRITTEN) else []
     number = one_number(run.input.goal) and workflow.patched(ONE_NUMBER_CHECKED)
-    deliverables = deliverables_for(run.input.goal, stated, per, data, sentences, more, number)
+    listed = asks_list(run.input.goal) and workflow.patched(LIST_CHECKED)
+    deliverables = deliverables_for(
+        run.input.goal, stated, per, data, sentences, more, number, listed
+    )
     if deliverables and workflow.patched(DELIVERABLES_CHECKED):
         run.checks = await _read_back(run, deliverables)
         if asked_total(run.input.goal) and workflow.patched(TOTALS_CHECKED):

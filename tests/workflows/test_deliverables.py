@@ -22,6 +22,7 @@ from durable_agents.contracts.deliverables import Deliverable, Inspected
 from durable_agents.workflows.agent import AgentWorkflow
 from durable_agents.workflows.completion import (
     asked_sentences,
+    asks_list,
     edited_files,
     named_urls,
     one_number,
@@ -254,6 +255,19 @@ def test_the_number_the_goal_asks_for_is_one_number() -> None:
     table = check(total, inspected({"North": 643, "South": 379.5}))
     assert not table.passed and "number" in " ".join(table.problems)
     assert check(total, inspected(2430)).passed
+
+
+def test_a_list_the_goal_asks_for_is_a_list() -> None:
+    goal = "Fetch the users, keep those from Paris, and save them as a JSON array to out/p.json"
+    assert asks_list(goal)
+    assert asks_list("List the distinct regions as a JSON array in out/regions.json")
+    assert not asks_list("Convert data/sales.csv to JSON in out/sales.json")
+    assert not asks_list("Write the number of orders per city as a list to out/c.json")
+    (paris,) = deliverables_for(goal, [], listed=True)
+    assert paris.shape == "list"
+    count = check(paris, inspected(3))
+    assert not count.passed and "list" in " ".join(count.problems)
+    assert check(paris, inspected([{"name": "Ana", "city": "Paris"}])).passed
 
 
 async def test_a_table_where_the_goal_asks_for_the_number_goes_back_to_the_planner(
