@@ -145,23 +145,22 @@ async def list_schedules(args: argparse.Namespace, settings: Settings) -> int:
 
 async def pause(args: argparse.Namespace, settings: Settings) -> int:
     """``schedule pause NAME [--note]``."""
-    client = await running_server(args)
-    with refused_for(args.name):
-        await client.get_schedule_handle(args.name).pause(
-            note=args.note or "paused with starter.py"
-        )
-    print(f"paused schedule {args.name}")
-    return 0
+    return await _set_paused(args, paused=True)
 
 
 async def unpause(args: argparse.Namespace, settings: Settings) -> int:
     """``schedule unpause NAME [--note]``."""
+    return await _set_paused(args, paused=False)
+
+
+async def _set_paused(args: argparse.Namespace, *, paused: bool) -> int:
+    verb = "paused" if paused else "unpaused"
     client = await running_server(args)
+    handle = client.get_schedule_handle(args.name)
+    change = handle.pause if paused else handle.unpause
     with refused_for(args.name):
-        await client.get_schedule_handle(args.name).unpause(
-            note=args.note or "unpaused with starter.py"
-        )
-    print(f"unpaused schedule {args.name}")
+        await change(note=args.note or f"{verb} with starter.py")
+    print(f"{verb} schedule {args.name}")
     return 0
 
 
