@@ -16,8 +16,8 @@ COPY cli ./cli
 COPY durable_agents ./durable_agents
 COPY worker.py starter.py ./
 # Bytecode is compiled here, as root: the worker runs as "agent", who cannot write
-# __pycache__ under /app or site-packages, so without it every start (and the workflow
-# sandbox, which imports the workflow modules again for each run) would compile the
+# __pycache__ under /app or site-packages, so without it every start (and any sandboxed
+# workflow, whose module the sandbox imports again for each run) would compile the
 # sources anew. checked-hash .pyc files stay valid whatever the files' timestamps and are
 # read whether or not PYTHONDONTWRITEBYTECODE is set at run time. worker.py imports
 # durable_agents from /app (its symlinks lead to the folders above), the installed

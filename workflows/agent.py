@@ -57,7 +57,11 @@ with workflow.unsafe.imports_passed_through():
     from durable_agents.workflows.undo import compensate
 
 
-@workflow.defn(name=WORKFLOW_NAME)
+# Outside the sandbox: the modules above were passed through it anyway, and re-importing
+# this module for every run cost ~70 KiB per cached run and a third of each activation's
+# CPU (bench/waiting_memory.py, bench/step_scaling.py). tests/test_determinism.py keeps
+# every module workflow code runs free of clocks, randomness, env and I/O instead.
+@workflow.defn(name=WORKFLOW_NAME, sandboxed=False)
 class AgentWorkflow:
     """Runs a goal as a graph of steps; see the module docstring and README."""
 

@@ -8,6 +8,7 @@ take a ``Run`` and act on it; the workflow class is the shell around them.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -54,6 +55,7 @@ from durable_agents.workflows.plan_checks import fingerprint, step_dependencies
 from durable_agents.workflows.saga import Saga
 
 SEARCH_ATTRIBUTES_PATCH = "search-attributes-v1"  # workflow.patched id: publish to visibility
+READS_OWN_STEPS = "reads-own-steps-v1"  # workflow.patched id: a step sees what it depends on
 TOOL_LISTING_TIMEOUT = timedelta(seconds=30)
 
 
@@ -144,12 +146,18 @@ class Run:
     def digest(self, state: StepState) -> StepDigest:
         return digest(state, self.state.definitions[state.id])
 
-    def reference_context(self) -> dict[str, dict[str, Any]]:
-        """What ``${steps...}`` references and ``when`` conditions read."""
+    def reference_context(self, step_id: str | None = None) -> dict[str, dict[str, Any]]:
+        """What ``${steps...}`` references and ``when`` conditions read: for ``step_id``,
+        the steps it depends on (every step its expressions name is one) and itself, so
+        resolving a step costs the same in a 10-step plan as in a 500-step one."""
+        readable: Iterable[str] = self.steps
+        if step_id is not None and workflow.patched(READS_OWN_STEPS):
+            readable = sorted((self.dependencies[step_id] | {step_id}) & self.steps.keys())
+        steps = self.steps
         return {
             "steps": {
-                key: {"output": state.output, "status": state.status.value}
-                for key, state in self.steps.items()
+                key: {"output": steps[key].output, "status": steps[key].status.value}
+                for key in readable
             }
         }
 

@@ -76,7 +76,7 @@ class StepRunner:
         state.started_at = workflow.now()
         state.attempts = 1
         try:
-            calls = step_calls(step, dict(run.reference_context()), run.actions)
+            calls = step_calls(step, dict(run.reference_context(step_id)), run.actions)
             arguments = [call.params.model_dump(mode="json") for call in calls]
             state.args_hash = arguments_hash(step.action, {"calls": list(arguments)})
             if self._take_reused(step, state):

@@ -55,3 +55,22 @@ async def test_a_failing_pure_step_fails_with_its_teaching_error(
     assert await activity_types(handle, local=False) == ["file_read"]
     assert await local_activity_markers(handle) >= 1  # the failed attempt is recorded too
     await assert_replays(handle)
+
+
+async def test_a_step_reads_the_steps_it_depends_on_and_no_others(
+    client: Client, task_queue: str, workspace: Path, agent_worker: Worker
+) -> None:
+    """A step's references resolve against the steps it depends on (and itself), not
+    the whole run: resolving costs the same in a long plan as in a short one."""
+    first = {"id": "a", "action": "transform", "params": {"input": 1}}
+    other = {"id": "c", "action": "transform", "params": {"input": 2}}
+    sees = {
+        "id": "b",
+        "action": "transform",
+        "params": {"input": "${steps.a.output && keys(steps)}"},
+    }
+    handle = await start(client, task_queue, workspace, plan=plan(first, other, sees), review=False)
+    result = await handle.result()
+    assert result.status == "succeeded"
+    assert {s.id: s.output for s in result.steps}["b"] == ["a", "b"]
+    await assert_replays(handle)
