@@ -27,11 +27,12 @@ ORDERS: list[dict[str, Any]] = [
 class EvalApi(LocalHttpServer):
     """GET /users, /users/<id>, /orders; POST anything (kept in ``received``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, port: int = 0) -> None:
         self.received: list[tuple[str, str, Any]] = []
         self._lock = threading.Lock()
         super().__init__(
-            json_handler(lambda method, path, body, _: self.handle(method, path, body))
+            json_handler(lambda method, path, body, _: self.handle(method, path, body)),
+            port=port,
         )
 
     def forget(self) -> None:

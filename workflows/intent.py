@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 
 from durable_agents.contracts import Plan, Step
-from durable_agents.workflows.completion import per_group
+from durable_agents.workflows.completion import asks_list, per_group
 
 _ASKED = {
     "max": r"largest|highest|maximum|max|biggest|greatest",
@@ -117,6 +117,29 @@ def amend_per_group(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
             updated["group_by"] = group
             changes.append(f"step '{step.id}' computes one result per {group}")
         steps.append(step.model_copy(update={"params": updated}) if updated != params else step)
+    return (plan.model_copy(update={"steps": steps}) if changes else plan), changes
+
+
+def amend_listed(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
+    """The plan with every ``records`` total turned back into the records, when the goal
+    asks for a list ("save them as a JSON array") and names no total, and what changed.
+    Measured: told 'out/paris_api.json should hold a JSON list, not the number 3', the
+    1.5B planner counted again; the goal's words decide, as for the kind of total."""
+    if not asks_list(goal) or asked_total(goal) is not None:
+        return plan, []
+    steps: list[Step] = []
+    changes: list[str] = []
+    for step in plan.steps:
+        compute = step.params.get("compute")
+        if step.action == "records" and compute in TOTALS:
+            dropped = ("field", "group_by")  # of the total: a list of records has neither
+            params = {key: value for key, value in step.params.items() if key not in dropped}
+            step = step.model_copy(update={"params": {**params, "compute": "rows"}})
+            changes.append(
+                f"step '{step.id}' keeps the records, not their {WORDS[str(compute)]}: the "
+                "goal asks for a list"
+            )
+        steps.append(step)
     return (plan.model_copy(update={"steps": steps}) if changes else plan), changes
 
 

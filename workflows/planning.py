@@ -19,7 +19,7 @@ from durable_agents.contracts.run import WorkflowActivity
 from durable_agents.rules.policy import blocked_steps, limit_problems
 from durable_agents.workflows.budgets import FOR_LLM_CALL
 from durable_agents.workflows.gate import judges_undo
-from durable_agents.workflows.intent import amend_per_group, amend_totals
+from durable_agents.workflows.intent import amend_listed, amend_per_group, amend_totals
 from durable_agents.workflows.plan_checks import (
     nesting_problems,
     repeated_failures,
@@ -32,6 +32,7 @@ from durable_agents.workflows.spending import Spending
 SAME_BLOCK_STOPS = "same-block-stops-v1"  # workflow.patched id: a repeated block ends planning
 TOTALS_AMENDED = "totals-amended-v1"  # workflow.patched id: records totals follow the goal
 PER_GROUP_AMENDED = "per-group-amended-v1"  # workflow.patched id: and its grouping
+LISTED_AMENDED = "listed-amended-v1"  # workflow.patched id: a list asked for, not a total
 
 
 def given_plan_problems(run: Run, plan: Plan) -> list[str]:
@@ -127,7 +128,12 @@ def _amended(goal: str, plan: Plan, reason: str) -> tuple[Plan, str]:
     """The plan with what the goal itself settles set right (the kind of total, the
     grouping), each behind its patch; the plan version's reason says what changed."""
     said: list[str] = []
-    for amend, patch in ((amend_totals, TOTALS_AMENDED), (amend_per_group, PER_GROUP_AMENDED)):
+    amends = (
+        (amend_totals, TOTALS_AMENDED),
+        (amend_per_group, PER_GROUP_AMENDED),
+        (amend_listed, LISTED_AMENDED),
+    )
+    for amend, patch in amends:
         amended, changes = amend(goal, plan)
         if changes and workflow.patched(patch):
             plan, said = amended, [*said, *changes]

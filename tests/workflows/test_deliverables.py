@@ -32,6 +32,7 @@ from durable_agents.workflows.completion import (
 )
 from durable_agents.workflows.deliverables import check, deliverables_for
 from durable_agents.workflows.intent import (
+    amend_listed,
     amend_per_group,
     amend_totals,
     asked_total,
@@ -382,6 +383,55 @@ def test_a_plans_totals_are_grouped_the_way_the_goal_asks() -> None:
     rows = {**step, "params": {"input": [], "where": [north]}}  # rows, not a total: kept
     assert amend_per_group(goal, plan(rows))[1] == []
     assert amend_per_group("Total the revenue in data/sales.csv", plan(step))[1] == []
+
+
+PARIS_LIST = "Keep the users whose city is Paris and save them as a JSON array to out/paris.json"
+
+
+def paris_plan(compute: str) -> Plan:
+    people = [*PARIS, {"name": "bo", "city": "Rome"}]
+    where = [{"field": "city", "op": "==", "value": "Paris"}]
+    return plan(
+        {
+            "id": "keep",
+            "action": "records",
+            "params": {"input": people, "where": where, "compute": compute, "field": "name"},
+        },
+        {
+            "id": "write",
+            "action": "file_write",
+            "depends_on": ["keep"],
+            "params": {"path": "out/paris.json", "content": "${steps.keep.output}"},
+        },
+    )
+
+
+def test_a_plans_total_becomes_the_records_when_the_goal_asks_for_a_list() -> None:
+    """Measured (memory off, 2026-12-07): told 'should hold a JSON list, not the number
+    3', the planner counted again; a goal asking for a list and naming no total gets the
+    records."""
+    amended, changes = amend_listed(PARIS_LIST, paris_plan("count"))
+    assert amended.steps[0].params["compute"] == "rows"
+    assert "field" not in amended.steps[0].params
+    assert changes == ["step 'keep' keeps the records, not their count: the goal asks for a list"]
+    assert amend_listed(PARIS_LIST, paris_plan("distinct"))[1] == []  # a list already
+    counted = "Keep the Paris users as a JSON array in out/p.json and count them in out/n.txt"
+    assert amend_listed(counted, paris_plan("count"))[1] == []  # the goal names a total
+    assert amend_listed("Count the Paris users into out/n.json", paris_plan("count"))[1] == []
+
+
+async def test_a_count_planned_for_a_list_is_amended_before_it_runs(
+    client: Client, task_queue: str, workspace: Path, fake_llm: FakeLlm, agent_worker: Worker
+) -> None:
+    fake_llm.plans.append(paris_plan("count"))
+    fake_llm.reviews.append(Review(verdict="done", answer="two people live in Paris"))
+    handle = await start(client, task_queue, workspace, goal=PARIS_LIST)
+    result = await handle.result()
+    assert result.status == "succeeded"
+    assert json.loads((workspace / "out/paris.json").read_text()) == PARIS
+    assert len(fake_llm.plan_requests) == 1
+    assert "the goal asks for a list" in result.plans[0].reason
+    await assert_replays(handle)
 
 
 async def test_a_sum_planned_for_the_largest_value_is_amended_before_it_runs(
