@@ -20,6 +20,7 @@ from durable_agents.rules.policy import blocked_steps, limit_problems
 from durable_agents.workflows.budgets import FOR_LLM_CALL
 from durable_agents.workflows.gate import judges_undo
 from durable_agents.workflows.intent import amend_listed, amend_per_group, amend_totals
+from durable_agents.workflows.kept_outputs import amend_fields_of_values, scalar_outputs
 from durable_agents.workflows.plan_checks import (
     nesting_problems,
     repeated_failures,
@@ -33,6 +34,7 @@ SAME_BLOCK_STOPS = "same-block-stops-v1"  # workflow.patched id: a repeated bloc
 TOTALS_AMENDED = "totals-amended-v1"  # workflow.patched id: records totals follow the goal
 PER_GROUP_AMENDED = "per-group-amended-v1"  # workflow.patched id: and its grouping
 LISTED_AMENDED = "listed-amended-v1"  # workflow.patched id: a list asked for, not a total
+VALUES_READ_WHOLE = "values-read-whole-v1"  # workflow.patched id: no field of a kept value
 
 
 def given_plan_problems(run: Run, plan: Plan) -> list[str]:
@@ -91,6 +93,7 @@ async def make_plan(run: Run, spending: Spending, request: PlanRequest, reason: 
         fresh = draft.plan.model_copy(
             update={"steps": [s for s in draft.plan.steps if s.id not in kept]}
         )
+        fresh, reason = _reads_kept_values(run, fresh, reason, kept)
         blocked: list[str] = []
         errors = (
             validate_plan(fresh, kept, run.actions)
@@ -122,6 +125,19 @@ async def make_plan(run: Run, spending: Spending, request: PlanRequest, reason: 
     raise run.failure(
         f"no valid plan after {attempts} attempts: " + "; ".join(errors), "InvalidPlan"
     )
+
+
+def _reads_kept_values(
+    run: Run, plan: Plan, reason: str, kept: dict[str, Step]
+) -> tuple[Plan, str]:
+    """Before the checks (which would refuse the repeated step): references to a field
+    of a kept step's single-value output read the value itself."""
+    outputs = {step_id: run.steps[step_id].output for step_id in kept}
+    amended, changes = amend_fields_of_values(plan, scalar_outputs(outputs))
+    if not changes or not workflow.patched(VALUES_READ_WHOLE):
+        return plan, reason
+    workflow.logger.info("Plan amended from recorded outputs: %s", "; ".join(changes))
+    return amended, f"{reason} (amended from recorded outputs: {'; '.join(changes)})"
 
 
 def _amended(goal: str, plan: Plan, reason: str) -> tuple[Plan, str]:

@@ -38,6 +38,7 @@ from durable_agents.workflows.intent import (
     asked_total,
     wrong_totals,
 )
+from durable_agents.workflows.kept_outputs import amend_fields_of_values, scalar_outputs
 from durable_agents.workflows.plan_checks import step_dependencies
 from tests.fake_llm import FakeLlm
 from tests.local_http import LocalHttp
@@ -632,4 +633,51 @@ async def test_data_made_up_instead_of_fetched_goes_back_to_the_planner(
     assert f"the goal names {api.url('/users')}, but no step requested it" in feedback
     assert json.loads((workspace / "out/paris.json").read_text()) == PARIS
     assert result.status == "succeeded"
+    await assert_replays(handle)
+
+
+def test_a_field_of_a_kept_number_is_read_as_the_number() -> None:
+    nested = {"url": "u", "json_body": {"total": "${steps.calc.output.revenue}"}}
+    post = {"id": "post", "action": "http_request", "params": nested}
+    text = {
+        "id": "note",
+        "action": "file_write",
+        "params": {"path": "n.txt", "content": "${steps.read.output.x}"},
+    }
+    amended, changes = amend_fields_of_values(plan(post, text), {"calc"})
+    assert amended.steps[0].params["json_body"] == {"total": "${steps.calc.output}"}
+    assert amended.steps[1].params == text["params"]  # read's output is not a number
+    assert changes == [
+        "step 'post' reads the value of steps.calc itself, not "
+        "steps.calc.output.revenue (a field of a number)"
+    ]
+    assert scalar_outputs({"calc": 2430, "read": "a,b\n1,2", "rows": [1], "obj": {}}) == {"calc"}
+
+
+async def test_a_replan_reading_a_field_of_a_kept_number_reads_the_number(
+    client: Client, task_queue: str, workspace: Path, fake_llm: FakeLlm, agent_worker: Worker
+) -> None:
+    """Measured (notify_total): told the field matched nothing and to write
+    ${steps.sum_revenue.output}, the 1.5B planner wrote the same reference again."""
+    rows = [{"revenue": 10}, {"revenue": 20}]
+    calc = {
+        "id": "calc",
+        "action": "records",
+        "params": {"input": rows, "compute": "sum", "field": "revenue"},
+    }
+    content = {"total": "${steps.calc.output.revenue}"}
+    write = {
+        "id": "write",
+        "action": "file_write",
+        "depends_on": ["calc"],
+        "params": {"path": "out/total.json", "content": content},
+    }
+    fake_llm.plans += [plan(calc, write), plan(calc, write)]
+    fake_llm.reviews.append(Review(verdict="done", answer="the total is 30"))
+    handle = await start(client, task_queue, workspace, goal="Sum the revenue into out/total.json")
+    result = await handle.result()
+    assert "matched nothing" in (fake_llm.plan_requests[1].feedback or "")
+    assert result.status == "succeeded"
+    assert json.loads((workspace / "out/total.json").read_text()) == {"total": 30}
+    assert "amended from recorded outputs" in result.plans[1].reason
     await assert_replays(handle)
