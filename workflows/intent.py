@@ -9,11 +9,13 @@ that compute a total: sorting, filtering and picking are never second-guessed.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 
 from durable_agents.contracts import Plan, Step
 from durable_agents.workflows.completion import asks_list, per_group
+from durable_agents.workflows.plan_checks import steps_read
 
 _ASKED = {
     "max": r"largest|highest|maximum|max|biggest|greatest",
@@ -149,3 +151,65 @@ def _pins(condition: object, field: str) -> bool:
         return False
     named = str(condition.get("field", "")).lower() == field.lower()
     return named and condition.get("op", "==") == "=="
+
+
+_MAX_ROWS_READ = 1000  # rows of a source looked at for the values the goal names
+
+
+def _records_of(output: object) -> list[dict[str, object]]:
+    """The records in a recorded output: a list of objects (a CSV or JSON file as read)
+    or an HTTP response's body."""
+    if isinstance(output, dict) and "body" in output:
+        output = output["body"]
+    if isinstance(output, list):
+        return [row for row in output[:_MAX_ROWS_READ] if isinstance(row, dict)]
+    return []
+
+
+def unfiltered_values(
+    goal: str,
+    writer: str,
+    definitions: Mapping[str, Step],
+    outputs: Mapping[str, object],
+) -> list[str]:
+    """Values of the data that the goal names ("the total amount of the open ones":
+    status "open") but that no step feeding ``writer`` filters on, when that data was
+    totalled: a total over every record looks as right as one over the named ones.
+    Measured (open_orders_total, 2026-12-07): a re-plan summed every order's amount, 547.5
+    for 472; the reviewer agreed."""
+    lineage: set[str] = set()
+    todo = [writer]
+    while todo:
+        step_id = todo.pop()
+        if step_id in lineage or step_id not in definitions:
+            continue
+        lineage.add(step_id)
+        todo.extend(steps_read(definitions[step_id]))
+    totals = [
+        s
+        for s in lineage
+        if definitions[s].action == "records" and definitions[s].params.get("compute") in TOTALS
+    ]
+    if not totals:
+        return []
+    used = " ".join(json.dumps(definitions[s].params) for s in lineage).lower()
+    grouped = {str(definitions[s].params.get("group_by") or "") for s in totals}
+    named: dict[tuple[str, str], None] = {}
+    for step_id in sorted(lineage):
+        for row in _records_of(outputs.get(step_id)):
+            for field, value in row.items():
+                if (
+                    isinstance(value, str)
+                    and len(value) >= 3
+                    and any(c.isalpha() for c in value)
+                    and field not in grouped
+                    and value.lower() not in used
+                    and re.search(rf"\b{re.escape(value)}\b", goal, re.IGNORECASE)
+                ):
+                    named[(str(field), value)] = None
+    return [
+        f'the goal names "{value}" ({field} in the data), but no step that computed it keeps '
+        f'only those records: add {{"field": "{field}", "op": "==", "value": "{value}"}} to '
+        f"the where of step '{sorted(totals)[0]}'"
+        for field, value in named
+    ]

@@ -37,7 +37,7 @@ from durable_agents.workflows.completion import (
 )
 from durable_agents.workflows.deliverables import check, deliverables_for
 from durable_agents.workflows.digest import summarize_sinks
-from durable_agents.workflows.intent import asked_total, wrong_totals
+from durable_agents.workflows.intent import asked_total, unfiltered_values, wrong_totals
 from durable_agents.workflows.run import Run
 from durable_agents.workflows.spending import Spending
 
@@ -53,6 +53,7 @@ NAMED_WRITTEN = "named-written-v1"  # workflow.patched id: goal-named files the 
 PER_GROUP_CHECKED = "per-group-v1"  # workflow.patched id: "per region" files hold per-group values
 ONE_NUMBER_CHECKED = "one-number-v1"  # workflow.patched id: "the number" files hold a number
 LIST_CHECKED = "list-asked-v1"  # workflow.patched id: "as a JSON array" files hold a list
+FILTERS_CHECKED = "named-values-filtered-v1"  # patch id: totals keep the records the goal names
 INSPECT_TIMEOUT = timedelta(seconds=30)
 INSPECT_RETRY = RetryPolicy(maximum_attempts=3)
 WRITERS = frozenset({"file_write", "file_append"})
@@ -110,6 +111,8 @@ async def review_round(run: Run, spending: Spending) -> Review:
         run.checks = await _read_back(run, deliverables)
         if asked_total(run.input.goal) and workflow.patched(TOTALS_CHECKED):
             run.checks = [_with_right_totals(run, c) for c in run.checks]
+        if _named_values_unfiltered(run) and workflow.patched(FILTERS_CHECKED):
+            run.checks = [_with_named_filters(run, c) for c in run.checks]
         sources = _summarized(run)
         if sources and workflow.patched(SUMMARIES_CHECKED):
             run.checks = [_shorter_than(c, sources) for c in run.checks]
@@ -207,16 +210,42 @@ def _with_right_totals(run: Run, checked: DeliverableCheck) -> DeliverableCheck:
     """The check, failed when a total that went into its file is not the one the goal
     names (``workflows.intent``)."""
     problems = []
-    for state in run.state.in_status(StepStatus.SUCCEEDED):
-        path = state.output.get("path") if isinstance(state.output, dict) else None
-        wrote = isinstance(path, str) and posixpath.normpath(path) == checked.path
-        if state.action in WRITERS and wrote:
-            problems += wrong_totals(
-                run.input.goal, state.id, run.state.definitions, run.dependencies
-            )
+    for writer in _writers_of(run, checked.path):
+        problems += wrong_totals(run.input.goal, writer, run.state.definitions, run.dependencies)
     if not problems:
         return checked
     found = [f"{checked.path}: {problem}" for problem in problems]
+    return checked.model_copy(update={"passed": False, "problems": [*checked.problems, *found]})
+
+
+def _writers_of(run: Run, path: str) -> list[str]:
+    """The succeeded steps that wrote ``path``."""
+    found = []
+    for state in run.state.in_status(StepStatus.SUCCEEDED):
+        wrote = state.output.get("path") if isinstance(state.output, dict) else None
+        if state.action in WRITERS and isinstance(wrote, str) and posixpath.normpath(wrote) == path:
+            found.append(state.id)
+    return found
+
+
+def _unfiltered(run: Run, path: str) -> list[str]:
+    outputs = {key: state.output for key, state in run.steps.items()}
+    problems: list[str] = []
+    for writer in _writers_of(run, path):
+        problems += unfiltered_values(run.input.goal, writer, run.state.definitions, outputs)
+    return problems
+
+
+def _named_values_unfiltered(run: Run) -> bool:
+    """Whether some deliverable's total left out a filter on a value the goal names."""
+    return any(_unfiltered(run, checked.path) for checked in run.checks)
+
+
+def _with_named_filters(run: Run, checked: DeliverableCheck) -> DeliverableCheck:
+    """The check, failed when its file's total ignored a value the goal names."""
+    found = [f"{checked.path}: {problem}" for problem in _unfiltered(run, checked.path)]
+    if not found:
+        return checked
     return checked.model_copy(update={"passed": False, "problems": [*checked.problems, *found]})
 
 

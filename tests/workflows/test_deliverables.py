@@ -36,6 +36,7 @@ from durable_agents.workflows.intent import (
     amend_per_group,
     amend_totals,
     asked_total,
+    unfiltered_values,
     wrong_totals,
 )
 from durable_agents.workflows.kept_outputs import amend_fields_of_values, scalar_outputs
@@ -680,4 +681,63 @@ async def test_a_replan_reading_a_field_of_a_kept_number_reads_the_number(
     assert result.status == "succeeded"
     assert json.loads((workspace / "out/total.json").read_text()) == {"total": 30}
     assert "amended from recorded outputs" in result.plans[1].reason
+    await assert_replays(handle)
+
+
+ORDERS = [
+    {"id": 1, "amount": 120.0, "status": "open"},
+    {"id": 2, "amount": 75.5, "status": "paid"},
+    {"id": 3, "amount": 310.0, "status": "open"},
+]
+OPEN_TOTAL = "Read data/orders.json and write the total amount of the open ones to out/t.json"
+
+
+def orders_plan(where: list[dict[str, object]]) -> Plan:
+    total = {"input": "${steps.read.output}", "where": where, "compute": "sum", "field": "amount"}
+    return plan(
+        {"id": "read", "action": "file_read", "params": {"path": "data/orders.json"}},
+        {"id": "calc", "action": "records", "depends_on": ["read"], "params": total},
+        {
+            "id": "write",
+            "action": "file_write",
+            "depends_on": ["calc"],
+            "params": {"path": "out/t.json", "content": "${steps.calc.output}"},
+        },
+    )
+
+
+def test_a_total_must_keep_the_records_the_goal_names() -> None:
+    unfiltered = orders_plan([])
+    steps = {s.id: s for s in unfiltered.steps}
+    outputs: dict[str, object] = {"read": ORDERS, "calc": 505.5}
+    assert unfiltered_values(OPEN_TOTAL, "write", steps, outputs) == [
+        'the goal names "open" (status in the data), but no step that computed it keeps '
+        'only those records: add {"field": "status", "op": "==", "value": "open"} to the '
+        "where of step 'calc'"
+    ]
+    filtered = {s.id: s for s in orders_plan([{"field": "status", "value": "open"}]).steps}
+    assert unfiltered_values(OPEN_TOTAL, "write", filtered, outputs) == []
+    everything = "Read data/orders.json and write the total amount to out/t.json"
+    assert unfiltered_values(everything, "write", steps, outputs) == []
+    response = {"read": {"status": 200, "body": ORDERS}}  # an HTTP response's data
+    assert len(unfiltered_values(OPEN_TOTAL, "write", steps, response)) == 1
+
+
+async def test_a_total_over_every_record_goes_back_when_the_goal_names_some(
+    client: Client, task_queue: str, workspace: Path, fake_llm: FakeLlm, agent_worker: Worker
+) -> None:
+    """Measured false success (open_orders_total): a re-plan summed every order, 547.5
+    for the open ones' 472, and the reviewer agreed."""
+    (workspace / "data/orders.json").write_text(json.dumps(ORDERS))
+    fake_llm.plans.append(orders_plan([]))
+    fake_llm.plans.append(orders_plan([{"field": "status", "op": "==", "value": "open"}]))
+    fake_llm.reviews.append(Review(verdict="done", answer="the open orders total 430"))
+    handle = await start(client, task_queue, workspace, goal=OPEN_TOTAL)
+    await pending_approval(handle, "write")  # the new plan replaces the run's own file
+    await handle.signal(AgentWorkflow.approve, ApprovalDecision(step_id="write"))
+    result = await handle.result()
+    feedback = fake_llm.plan_requests[1].feedback or ""
+    assert 'the goal names "open" (status in the data)' in feedback
+    assert result.status == "succeeded"
+    assert json.loads((workspace / "out/t.json").read_text()) == 430
     await assert_replays(handle)
