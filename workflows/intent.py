@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 
 from durable_agents.contracts import Plan, Step
-from durable_agents.workflows.completion import asks_list, per_group
+from durable_agents.workflows.completion import asks_list, one_number, per_group
 from durable_agents.workflows.plan_checks import steps_read
 
 _ASKED = {
@@ -140,6 +140,28 @@ def amend_listed(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
             changes.append(
                 f"step '{step.id}' keeps the records, not their {WORDS[str(compute)]}: the "
                 "goal asks for a list"
+            )
+        steps.append(step)
+    return (plan.model_copy(update={"steps": steps}) if changes else plan), changes
+
+
+def amend_one_number(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
+    """The plan with every grouped ``records`` total made one total, when the goal asks
+    for "the number" (not per group), and what changed. Measured (memory on, twice):
+    told 'out/total.json should hold a JSON number, not an object', the 1.5B planner
+    grouped by region again after a recalled per-region lesson."""
+    if not one_number(goal):
+        return plan, []
+    steps: list[Step] = []
+    changes: list[str] = []
+    for step in plan.steps:
+        params = step.params
+        grouped = params.get("group_by") not in (None, "")
+        if step.action == "records" and params.get("compute") in TOTALS and grouped:
+            step = step.model_copy(update={"params": {**params, "group_by": None}})
+            changes.append(
+                f"step '{step.id}' computes one {WORDS[str(params['compute'])]}, not one per "
+                f"{params['group_by']}: the goal asks for the number"
             )
         steps.append(step)
     return (plan.model_copy(update={"steps": steps}) if changes else plan), changes

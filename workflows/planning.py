@@ -19,7 +19,12 @@ from durable_agents.contracts.run import WorkflowActivity
 from durable_agents.rules.policy import blocked_steps, limit_problems
 from durable_agents.workflows.budgets import FOR_LLM_CALL
 from durable_agents.workflows.gate import judges_undo
-from durable_agents.workflows.intent import amend_listed, amend_per_group, amend_totals
+from durable_agents.workflows.intent import (
+    amend_listed,
+    amend_one_number,
+    amend_per_group,
+    amend_totals,
+)
 from durable_agents.workflows.kept_outputs import amend_fields_of_values, scalar_outputs
 from durable_agents.workflows.plan_checks import (
     nesting_problems,
@@ -34,6 +39,7 @@ SAME_BLOCK_STOPS = "same-block-stops-v1"  # workflow.patched id: a repeated bloc
 TOTALS_AMENDED = "totals-amended-v1"  # workflow.patched id: records totals follow the goal
 PER_GROUP_AMENDED = "per-group-amended-v1"  # workflow.patched id: and its grouping
 LISTED_AMENDED = "listed-amended-v1"  # workflow.patched id: a list asked for, not a total
+ONE_NUMBER_AMENDED = "one-number-amended-v1"  # workflow.patched id: "the number", ungrouped
 VALUES_READ_WHOLE = "values-read-whole-v1"  # workflow.patched id: no field of a kept value
 
 
@@ -148,6 +154,7 @@ def _amended(goal: str, plan: Plan, reason: str) -> tuple[Plan, str]:
         (amend_totals, TOTALS_AMENDED),
         (amend_per_group, PER_GROUP_AMENDED),
         (amend_listed, LISTED_AMENDED),
+        (amend_one_number, ONE_NUMBER_AMENDED),
     )
     for amend, patch in amends:
         amended, changes = amend(goal, plan)

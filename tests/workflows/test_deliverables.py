@@ -33,6 +33,7 @@ from durable_agents.workflows.completion import (
 from durable_agents.workflows.deliverables import check, deliverables_for
 from durable_agents.workflows.intent import (
     amend_listed,
+    amend_one_number,
     amend_per_group,
     amend_totals,
     asked_total,
@@ -740,4 +741,46 @@ async def test_a_total_over_every_record_goes_back_when_the_goal_names_some(
     assert 'the goal names "open" (status in the data)' in feedback
     assert result.status == "succeeded"
     assert json.loads((workspace / "out/t.json").read_text()) == 430
+    await assert_replays(handle)
+
+
+TOTAL_NUMBER = "What is the total revenue in data/sales.csv? Write the number to out/total.json"
+
+
+def totals_plan(group_by: str | None) -> Plan:
+    total = {"input": "${steps.read.output}", "compute": "sum", "field": "revenue"}
+    return plan(
+        {"id": "read", "action": "file_read", "params": {"path": "data/sales.csv"}},
+        {"id": "calc", "action": "records", "params": {**total, "group_by": group_by}},
+        {
+            "id": "write",
+            "action": "file_write",
+            "params": {"path": "out/total.json", "content": "${steps.calc.output}"},
+        },
+    )
+
+
+def test_a_grouped_total_becomes_one_when_the_goal_asks_for_the_number() -> None:
+    amended, changes = amend_one_number(TOTAL_NUMBER, totals_plan("region"))
+    assert amended.steps[1].params["group_by"] is None
+    assert changes == [
+        "step 'calc' computes one total, not one per region: the goal asks for the number"
+    ]
+    assert amend_one_number(TOTAL_NUMBER, totals_plan(None))[1] == []
+    per_region = "Write the number of sales per region to out/total.json"
+    assert amend_one_number(per_region, totals_plan("region"))[1] == []
+
+
+async def test_a_grouped_total_for_the_number_is_amended_before_it_runs(
+    client: Client, task_queue: str, workspace: Path, fake_llm: FakeLlm, agent_worker: Worker
+) -> None:
+    """Measured with memory on (twice): a recalled per-region plan, and after the check's
+    feedback the same grouping again."""
+    fake_llm.plans.append(totals_plan("region"))
+    fake_llm.reviews.append(Review(verdict="done", answer="the total revenue is 2430"))
+    handle = await start(client, task_queue, workspace, goal=TOTAL_NUMBER)
+    result = await handle.result()
+    assert result.status == "succeeded"
+    assert json.loads((workspace / "out/total.json").read_text()) == 2430
+    assert len(fake_llm.plan_requests) == 1
     await assert_replays(handle)
