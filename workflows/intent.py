@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from durable_agents.contracts import Plan, Step
 from durable_agents.workflows.completion import asks_list, one_number, per_group
 from durable_agents.workflows.plan_checks import steps_read
+from durable_agents.workflows.references import STEP_REFERENCE, iter_strings
 
 _ASKED = {
     "max": r"largest|highest|maximum|max|biggest|greatest",
@@ -145,6 +146,44 @@ def amend_listed(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
     return (plan.model_copy(update={"steps": steps}) if changes else plan), changes
 
 
+_WHOLE_STEP_OUTPUT = re.compile(r"\$\{\s*steps\.([A-Za-z][A-Za-z0-9_]*)\.output\s*\}")
+
+
+def amend_chained_records(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
+    """The plan with a ``records`` total that another ``records`` step takes as its input
+    turned back into the records, and what changed: a number is never records, so the
+    plan could only fail. Measured (open_orders_total): the 1.5B planner filtered the open
+    orders and counted them, then summed the amounts of the count; the total amend made
+    the count a sum of ids, and the re-plan summed every order instead."""
+    del goal  # the plan's own shape decides
+    totals = {
+        step.id: str(step.params.get("compute"))
+        for step in plan.steps
+        if step.action == "records" and step.params.get("compute") in TOTALS
+    }
+    readers: dict[str, str] = {}
+    for step in plan.steps:
+        source = step.params.get("input") if step.action == "records" else None
+        found = _WHOLE_STEP_OUTPUT.fullmatch(source.strip()) if isinstance(source, str) else None
+        if found and found[1] in totals and found[1] != step.id:
+            readers.setdefault(found[1], step.id)
+    if not readers:
+        return plan, []
+    steps: list[Step] = []
+    changes: list[str] = []
+    for step in plan.steps:
+        if step.id in readers:
+            dropped = ("field", "group_by")  # of the total: records have neither
+            params = {key: value for key, value in step.params.items() if key not in dropped}
+            step = step.model_copy(update={"params": {**params, "compute": "rows"}})
+            changes.append(
+                f"step '{step.id}' keeps the records, not their {WORDS[totals[step.id]]}: "
+                f"step '{readers[step.id]}' works on its records"
+            )
+        steps.append(step)
+    return plan.model_copy(update={"steps": steps}), changes
+
+
 def amend_one_number(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
     """The plan with every grouped ``records`` total made one total, when the goal asks
     for "the number" (not per group), and what changed. Measured (memory on, twice):
@@ -188,11 +227,30 @@ def _records_of(output: object) -> list[dict[str, object]]:
     return []
 
 
+_NOT_FILTERS = frozenset({"path", "source", "destination", "content", "pattern"})  # places, data
+
+
+def _filter_text(step: Step) -> str:
+    """The words a step could filter with (a where value, an expression, a query, a URL),
+    without file paths, written content or the ids of steps it reads: measured on
+    open_orders_total, the path out/open_total.json counted as filtering on "open"."""
+    kept = [value for key, value in step.params.items() if key not in _NOT_FILTERS]
+    return " ".join(STEP_REFERENCE.sub("steps", text) for text in iter_strings(kept)).lower()
+
+
+def _filters_on(value: str, used: str, precise: bool) -> bool:
+    if precise:  # a word, not a substring: "open" is not in "reopened"
+        return re.search(rf"\b{re.escape(value.lower())}\b", used) is not None
+    return value.lower() in used
+
+
 def unfiltered_values(
     goal: str,
     writer: str,
     definitions: Mapping[str, Step],
     outputs: Mapping[str, object],
+    *,
+    precise: bool = True,
 ) -> list[str]:
     """Values of the data that the goal names ("the total amount of the open ones":
     status "open") but that no step feeding ``writer`` filters on, when that data was
@@ -214,7 +272,10 @@ def unfiltered_values(
     ]
     if not totals:
         return []
-    used = " ".join(json.dumps(definitions[s].params) for s in lineage).lower()
+    if precise:
+        used = " ".join(_filter_text(definitions[s]) for s in lineage)
+    else:  # runs whose review recorded the first version (patch named-values-filtered-v1)
+        used = " ".join(json.dumps(definitions[s].params) for s in lineage).lower()
     grouped = {str(definitions[s].params.get("group_by") or "") for s in totals}
     named: dict[tuple[str, str], None] = {}
     for step_id in sorted(lineage):
@@ -225,7 +286,7 @@ def unfiltered_values(
                     and len(value) >= 3
                     and any(c.isalpha() for c in value)
                     and field not in grouped
-                    and value.lower() not in used
+                    and not _filters_on(value, used, precise)
                     and re.search(rf"\b{re.escape(value)}\b", goal, re.IGNORECASE)
                 ):
                     named[(str(field), value)] = None

@@ -20,6 +20,7 @@ from durable_agents.rules.policy import blocked_steps, limit_problems
 from durable_agents.workflows.budgets import FOR_LLM_CALL
 from durable_agents.workflows.gate import judges_undo
 from durable_agents.workflows.intent import (
+    amend_chained_records,
     amend_listed,
     amend_one_number,
     amend_per_group,
@@ -40,6 +41,7 @@ TOTALS_AMENDED = "totals-amended-v1"  # workflow.patched id: records totals foll
 PER_GROUP_AMENDED = "per-group-amended-v1"  # workflow.patched id: and its grouping
 LISTED_AMENDED = "listed-amended-v1"  # workflow.patched id: a list asked for, not a total
 ONE_NUMBER_AMENDED = "one-number-amended-v1"  # workflow.patched id: "the number", ungrouped
+CHAINED_AMENDED = "chained-records-amended-v1"  # workflow.patched id: records feed records
 VALUES_READ_WHOLE = "values-read-whole-v1"  # workflow.patched id: no field of a kept value
 
 
@@ -148,9 +150,11 @@ def _reads_kept_values(
 
 def _amended(goal: str, plan: Plan, reason: str) -> tuple[Plan, str]:
     """The plan with what the goal itself settles set right (the kind of total, the
-    grouping), each behind its patch; the plan version's reason says what changed."""
+    grouping, records where a total was fed to records), each behind its patch; the plan
+    version's reason says what changed."""
     said: list[str] = []
     amends = (
+        (amend_chained_records, CHAINED_AMENDED),  # first: an inner count is no total
         (amend_totals, TOTALS_AMENDED),
         (amend_per_group, PER_GROUP_AMENDED),
         (amend_listed, LISTED_AMENDED),

@@ -20,7 +20,7 @@ from pydantic import JsonValue
 from durable_agents.contracts.artifacts import artifact_size, is_artifact
 
 OPEN = "${"
-_STEP_REF = re.compile(r"\bsteps\s*\.\s*([A-Za-z][A-Za-z0-9_]*)")
+STEP_REFERENCE = re.compile(r"\bsteps\s*\.\s*([A-Za-z][A-Za-z0-9_]*)")
 _BARE_REF = re.compile(r"^\s*steps\.[A-Za-z][A-Za-z0-9_]*\.output\b")
 _WHOLE_OUTPUT = re.compile(r"\s*steps\.[A-Za-z][A-Za-z0-9_]*\.output\s*")
 _ITEM_REF = re.compile(r"(?<![\w.])(item|index)\b")
@@ -88,7 +88,7 @@ def check_expression(expression: str, *, per_item: bool = False) -> list[str]:
         _parsed(expression)
     except ReferenceProblem as exc:
         return [str(exc)]
-    if _STEP_REF.search(expression):
+    if STEP_REFERENCE.search(expression):
         return []
     if uses_item(expression):
         if per_item:
@@ -116,7 +116,7 @@ def _stored_outputs(expression: str, context: Mapping[str, Any]) -> str | None:
 
 def referenced_steps(expression: str) -> set[str]:
     """Step ids an expression reads (``steps.<id>``)."""
-    return set(_STEP_REF.findall(expression))
+    return set(STEP_REFERENCE.findall(expression))
 
 
 def param_expressions(params: Mapping[str, JsonValue]) -> tuple[list[str], list[str]]:

@@ -54,6 +54,7 @@ PER_GROUP_CHECKED = "per-group-v1"  # workflow.patched id: "per region" files ho
 ONE_NUMBER_CHECKED = "one-number-v1"  # workflow.patched id: "the number" files hold a number
 LIST_CHECKED = "list-asked-v1"  # workflow.patched id: "as a JSON array" files hold a list
 FILTERS_CHECKED = "named-values-filtered-v1"  # patch id: totals keep the records the goal names
+FILTERS_PRECISE = "named-values-filtered-v2"  # patch id: ...and a file's path is no filter
 INSPECT_TIMEOUT = timedelta(seconds=30)
 INSPECT_RETRY = RetryPolicy(maximum_attempts=3)
 WRITERS = frozenset({"file_write", "file_append"})
@@ -111,7 +112,9 @@ async def review_round(run: Run, spending: Spending) -> Review:
         run.checks = await _read_back(run, deliverables)
         if asked_total(run.input.goal) and workflow.patched(TOTALS_CHECKED):
             run.checks = [_with_right_totals(run, c) for c in run.checks]
-        if _named_values_unfiltered(run) and workflow.patched(FILTERS_CHECKED):
+        if _named_values_unfiltered(run, precise=False) and workflow.patched(FILTERS_CHECKED):
+            run.checks = [_with_named_filters(run, c, precise=False) for c in run.checks]
+        elif _named_values_unfiltered(run) and workflow.patched(FILTERS_PRECISE):
             run.checks = [_with_named_filters(run, c) for c in run.checks]
         sources = _summarized(run)
         if sources and workflow.patched(SUMMARIES_CHECKED):
@@ -228,22 +231,26 @@ def _writers_of(run: Run, path: str) -> list[str]:
     return found
 
 
-def _unfiltered(run: Run, path: str) -> list[str]:
+def _unfiltered(run: Run, path: str, precise: bool) -> list[str]:
     outputs = {key: state.output for key, state in run.steps.items()}
     problems: list[str] = []
     for writer in _writers_of(run, path):
-        problems += unfiltered_values(run.input.goal, writer, run.state.definitions, outputs)
+        problems += unfiltered_values(
+            run.input.goal, writer, run.state.definitions, outputs, precise=precise
+        )
     return problems
 
 
-def _named_values_unfiltered(run: Run) -> bool:
+def _named_values_unfiltered(run: Run, precise: bool = True) -> bool:
     """Whether some deliverable's total left out a filter on a value the goal names."""
-    return any(_unfiltered(run, checked.path) for checked in run.checks)
+    return any(_unfiltered(run, checked.path, precise) for checked in run.checks)
 
 
-def _with_named_filters(run: Run, checked: DeliverableCheck) -> DeliverableCheck:
+def _with_named_filters(
+    run: Run, checked: DeliverableCheck, precise: bool = True
+) -> DeliverableCheck:
     """The check, failed when its file's total ignored a value the goal names."""
-    found = [f"{checked.path}: {problem}" for problem in _unfiltered(run, checked.path)]
+    found = [f"{checked.path}: {problem}" for problem in _unfiltered(run, checked.path, precise)]
     if not found:
         return checked
     return checked.model_copy(update={"passed": False, "problems": [*checked.problems, *found]})
