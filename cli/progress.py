@@ -7,6 +7,7 @@ import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import IO, Any
 
 from temporalio.client import WorkflowHandle, WorkflowQueryFailedError, WorkflowQueryRejectedError
@@ -66,7 +67,7 @@ class ProgressPrinter:
         self._phase = ""
         self._plan_version = 0
         self._seen: dict[tuple[int, str], str] = {}
-        self._asked: set[str] = set()
+        self._asked: set[tuple[str, str, datetime]] = set()  # one prompt per wait
         self._written: set[str] = set()
 
     def show(self, status: RunStatus) -> list[PendingApproval]:
@@ -83,9 +84,11 @@ class ProgressPrinter:
             if self._seen.get(key) != state.status.value:
                 self._seen[key] = state.status.value
                 self._print(step_line(state))
-        fresh = [p for p in status.pending_approvals if p.args_hash not in self._asked]
+        # a re-planned step waits again with the same arguments: a new wait, asked again
+        # (measured: --yes approved it once, and the second wait timed out unanswered)
+        fresh = [p for p in status.pending_approvals if _wait(p) not in self._asked]
         for pending in fresh:
-            self._asked.add(pending.args_hash)
+            self._asked.add(_wait(pending))
             self._print(approval_lines(self._run_id, pending))
         return fresh
 
@@ -98,6 +101,10 @@ class ProgressPrinter:
 
     def _print(self, text: str) -> None:
         print(text, file=self._out, flush=True)
+
+
+def _wait(pending: PendingApproval) -> tuple[str, str, datetime]:
+    return pending.step_id, pending.args_hash, pending.requested_at
 
 
 def approval_lines(run_id: str, pending: PendingApproval) -> str:

@@ -184,6 +184,32 @@ def amend_chained_records(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
     return plan.model_copy(update={"steps": steps}), changes
 
 
+def amend_self_filtered_lists(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
+    """The plan without a where that pins the very field a ``records`` step lists (its
+    values or distinct values), and what changed: "the distinct regions where region is
+    X" is at most [X], never a list worth asking for. Measured (distinct_regions): the
+    1.5B planner listed the distinct regions where region == "North America", a value
+    neither the goal nor the data holds, and planned the same after the empty file."""
+    del goal  # the plan's own shape decides
+    steps: list[Step] = []
+    changes: list[str] = []
+    for step in plan.steps:
+        params = step.params
+        field = params.get("field")
+        where = params.get("where")
+        lists = step.action == "records" and params.get("compute") in ("distinct", "values")
+        if lists and isinstance(field, str) and isinstance(where, list):
+            kept = [condition for condition in where if not _pins(condition, field)]
+            if len(kept) < len(where):
+                step = step.model_copy(update={"params": {**params, "where": kept}})
+                changes.append(
+                    f"step '{step.id}' lists every {field}, not only the records whose "
+                    f"{field} is one value"
+                )
+        steps.append(step)
+    return (plan.model_copy(update={"steps": steps}) if changes else plan), changes
+
+
 def amend_one_number(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
     """The plan with every grouped ``records`` total made one total, when the goal asks
     for "the number" (not per group), and what changed. Measured (memory on, twice):

@@ -64,3 +64,93 @@ def amend_fields_of_values(plan: Plan, scalars: set[str]) -> tuple[Plan, list[st
             ]
         steps.append(step)
     return (plan.model_copy(update={"steps": steps}) if changes else plan), changes
+
+
+def record_outputs(outputs: Mapping[str, JsonValue]) -> set[str]:
+    """Steps whose recorded output is a non-empty list of objects (records)."""
+    return {
+        key
+        for key, value in outputs.items()
+        if isinstance(value, list) and value and all(isinstance(row, dict) for row in value)
+    }
+
+
+_WHOLE_OUTPUT = re.compile(r"\$\{\s*steps\.(?P<step>[A-Za-z][A-Za-z0-9_]*)\.output\s*\}")
+
+
+def amend_keys_of_records(plan: Plan, records: set[str]) -> tuple[Plan, list[str]]:
+    """The plan with a ``set_keys`` step over a kept step's records, setting each key to
+    its own name, made the ``records`` step it stands for (keep those fields), and what
+    was changed. set_keys changes one object, so over records it can only fail. Measured
+    (csv_to_json): "convert data/sales.csv to JSON" planned set_keys {"date": "date",
+    ...} over the rows; told set_keys changes one object and to pass the rows to
+    file_write, the 1.5B planner wrote the same step four times."""
+    if not records:
+        return plan, []
+    steps: list[Step] = []
+    changes: list[str] = []
+    for step in plan.steps:
+        source = step.params.get("input")
+        found = _WHOLE_OUTPUT.fullmatch(source.strip()) if isinstance(source, str) else None
+        values = step.params.get("values")
+        if (
+            step.action == "set_keys"
+            and found is not None
+            and found["step"] in records
+            and isinstance(values, dict)
+            and values
+            and all(key == value for key, value in values.items())
+        ):
+            params: dict[str, JsonValue] = {
+                "input": source,
+                "compute": "rows",
+                "fields": list(values),
+            }
+            step = step.model_copy(update={"action": "records", "params": params})
+            changes.append(
+                f"step '{step.id}' keeps the fields {', '.join(values)} of each record of "
+                f"{found['step']} (records, not set_keys: that changes one object)"
+            )
+        steps.append(step)
+    return (plan.model_copy(update={"steps": steps}) if changes else plan), changes
+
+
+RESPONSE_KEYS = frozenset({"status", "headers", "body"})  # an http_request step's output
+
+
+def amend_fields_of_responses(plan: Plan, responses: set[str]) -> tuple[Plan, list[str]]:
+    """The plan with ``${steps.X.output.field}`` written ``${steps.X.output.body.field}``
+    wherever X is an ``http_request`` step and field is none of a response's own keys,
+    and what was changed: a response's data is under ``body``, and nothing else could
+    have been meant. Measured (user_one): told ".name matched nothing; an HTTP
+    response's data is under .body", the 1.5B planner wrote ``output.name`` four times."""
+    if not responses:
+        return plan, []
+    steps: list[Step] = []
+    changes: list[str] = []
+    for step in plan.steps:
+        changed: list[str] = []
+        params = _into_body(dict(step.params), responses, changed)
+        if changed and isinstance(params, dict):
+            step = step.model_copy(update={"params": params})
+            changes += [f"step '{step.id}' reads {ref} from the response's body" for ref in changed]
+        steps.append(step)
+    return (plan.model_copy(update={"steps": steps}) if changes else plan), changes
+
+
+def _into_body(value: JsonValue, responses: set[str], changed: list[str]) -> JsonValue:
+    if isinstance(value, list):
+        return [_into_body(item, responses, changed) for item in value]
+    if isinstance(value, dict):
+        return {key: _into_body(item, responses, changed) for key, item in value.items()}
+    if not isinstance(value, str):
+        return value
+
+    def body(match: re.Match[str]) -> str:
+        first = match["path"].split(".")[1]
+        if match["step"] not in responses or first in RESPONSE_KEYS:
+            return match[0]
+        changed.append(f"steps.{match['step']}.output{match['path']}")
+        return f"${{steps.{match['step']}.output.body{match['path']}}}"
+
+    return _FIELD_OF_OUTPUT.sub(body, value)

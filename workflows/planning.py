@@ -24,15 +24,23 @@ from durable_agents.workflows.intent import (
     amend_listed,
     amend_one_number,
     amend_per_group,
+    amend_self_filtered_lists,
     amend_totals,
 )
-from durable_agents.workflows.kept_outputs import amend_fields_of_values, scalar_outputs
+from durable_agents.workflows.kept_outputs import (
+    amend_fields_of_responses,
+    amend_fields_of_values,
+    amend_keys_of_records,
+    record_outputs,
+    scalar_outputs,
+)
 from durable_agents.workflows.plan_checks import (
     nesting_problems,
     repeated_failures,
     step_dependencies,
     validate_plan,
 )
+from durable_agents.workflows.quoted_data import amend_missing_reads
 from durable_agents.workflows.run import Run
 from durable_agents.workflows.spending import Spending
 
@@ -42,7 +50,11 @@ PER_GROUP_AMENDED = "per-group-amended-v1"  # workflow.patched id: and its group
 LISTED_AMENDED = "listed-amended-v1"  # workflow.patched id: a list asked for, not a total
 ONE_NUMBER_AMENDED = "one-number-amended-v1"  # workflow.patched id: "the number", ungrouped
 CHAINED_AMENDED = "chained-records-amended-v1"  # workflow.patched id: records feed records
+LISTS_UNPINNED = "self-filtered-lists-amended-v1"  # workflow.patched id: list every value
 VALUES_READ_WHOLE = "values-read-whole-v1"  # workflow.patched id: no field of a kept value
+RECORD_KEYS_KEPT = "record-keys-kept-v1"  # workflow.patched id: set_keys naming fields of records
+BODY_FIELDS_READ = "body-fields-read-v1"  # workflow.patched id: a response's fields are in body
+QUOTED_DATA_USED = "quoted-data-used-v1"  # workflow.patched id: the goal's JSON, not a lost file
 
 
 def given_plan_problems(run: Run, plan: Plan) -> list[str]:
@@ -101,7 +113,7 @@ async def make_plan(run: Run, spending: Spending, request: PlanRequest, reason: 
         fresh = draft.plan.model_copy(
             update={"steps": [s for s in draft.plan.steps if s.id not in kept]}
         )
-        fresh, reason = _reads_kept_values(run, fresh, reason, kept)
+        fresh, reason = _amended_references(run, fresh, reason, kept)
         blocked: list[str] = []
         errors = (
             validate_plan(fresh, kept, run.actions)
@@ -135,17 +147,32 @@ async def make_plan(run: Run, spending: Spending, request: PlanRequest, reason: 
     )
 
 
-def _reads_kept_values(
+def _amended_references(
     run: Run, plan: Plan, reason: str, kept: dict[str, Step]
 ) -> tuple[Plan, str]:
     """Before the checks (which would refuse the repeated step): references to a field
-    of a kept step's single-value output read the value itself."""
+    of a kept step's single-value output read the value itself, set_keys naming the
+    fields of a kept step's records keeps those fields, a field of an HTTP response is
+    read from its body, and a file that was not there gives way to the goal's own JSON."""
     outputs = {step_id: run.steps[step_id].output for step_id in kept}
+    said: list[str] = []
+    responses = {s.id for s in [*plan.steps, *kept.values()] if s.action == "http_request"}
+    amended, changes = amend_fields_of_responses(plan, responses)
+    if changes and workflow.patched(BODY_FIELDS_READ):
+        plan, said = amended, [*said, *changes]
     amended, changes = amend_fields_of_values(plan, scalar_outputs(outputs))
-    if not changes or not workflow.patched(VALUES_READ_WHOLE):
+    if changes and workflow.patched(VALUES_READ_WHOLE):
+        plan, said = amended, [*said, *changes]
+    amended, changes = amend_keys_of_records(plan, record_outputs(outputs))
+    if changes and workflow.patched(RECORD_KEYS_KEPT):
+        plan, said = amended, [*said, *changes]
+    amended, changes = amend_missing_reads(run.input.goal, plan, run.state.hopeless)
+    if changes and workflow.patched(QUOTED_DATA_USED):
+        plan, said = amended, [*said, *changes]
+    if not said:
         return plan, reason
-    workflow.logger.info("Plan amended from recorded outputs: %s", "; ".join(changes))
-    return amended, f"{reason} (amended from recorded outputs: {'; '.join(changes)})"
+    workflow.logger.info("Plan amended: %s", "; ".join(said))
+    return plan, f"{reason} (amended from recorded outputs: {'; '.join(said)})"
 
 
 def _amended(goal: str, plan: Plan, reason: str) -> tuple[Plan, str]:
@@ -159,6 +186,7 @@ def _amended(goal: str, plan: Plan, reason: str) -> tuple[Plan, str]:
         (amend_per_group, PER_GROUP_AMENDED),
         (amend_listed, LISTED_AMENDED),
         (amend_one_number, ONE_NUMBER_AMENDED),
+        (amend_self_filtered_lists, LISTS_UNPINNED),
     )
     for amend, patch in amends:
         amended, changes = amend(goal, plan)

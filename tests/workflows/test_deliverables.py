@@ -36,12 +36,18 @@ from durable_agents.workflows.intent import (
     amend_listed,
     amend_one_number,
     amend_per_group,
+    amend_self_filtered_lists,
     amend_totals,
     asked_total,
     unfiltered_values,
     wrong_totals,
 )
-from durable_agents.workflows.kept_outputs import amend_fields_of_values, scalar_outputs
+from durable_agents.workflows.kept_outputs import (
+    amend_fields_of_values,
+    amend_keys_of_records,
+    record_outputs,
+    scalar_outputs,
+)
 from durable_agents.workflows.plan_checks import step_dependencies
 from tests.fake_llm import FakeLlm
 from tests.local_http import LocalHttp
@@ -869,4 +875,102 @@ async def test_a_grouped_total_for_the_number_is_amended_before_it_runs(
     assert result.status == "succeeded"
     assert json.loads((workspace / "out/total.json").read_text()) == 2430
     assert len(fake_llm.plan_requests) == 1
+    await assert_replays(handle)
+
+
+def regions_plan(where: list[dict[str, object]]) -> Plan:
+    listed = {"input": "${steps.read.output}", "where": where, "compute": "distinct"}
+    return plan(
+        {"id": "read", "action": "file_read", "params": {"path": "data/sales.csv"}},
+        {"id": "regions", "action": "records", "params": {**listed, "field": "region"}},
+        {
+            "id": "write",
+            "action": "file_write",
+            "params": {"path": "out/regions.json", "content": "${steps.regions.output}"},
+        },
+    )
+
+
+def test_a_list_of_a_field_drops_the_where_pinning_that_field() -> None:
+    """Measured (distinct_regions): where region == "North America", twice."""
+    pinned = {"field": "region", "op": "==", "value": "North America"}
+    other = {"field": "units", "op": ">", "value": 5}
+    amended, changes = amend_self_filtered_lists("", regions_plan([pinned, other]))
+    assert amended.steps[1].params["where"] == [other]
+    assert changes == [
+        "step 'regions' lists every region, not only the records whose region is one value"
+    ]
+    assert amend_self_filtered_lists("", regions_plan([other]))[1] == []
+    by_product = regions_plan([{"field": "product", "op": "==", "value": "Widget"}])
+    assert amend_self_filtered_lists("", by_product)[1] == []  # another field: a real filter
+
+
+async def test_distinct_values_of_a_pinned_field_list_every_value(
+    client: Client, task_queue: str, workspace: Path, fake_llm: FakeLlm, agent_worker: Worker
+) -> None:
+    pinned = {"field": "region", "op": "==", "value": "North America"}
+    fake_llm.plans.append(regions_plan([pinned]))
+    fake_llm.reviews.append(Review(verdict="done", answer="four regions"))
+    goal = "List the distinct regions in data/sales.csv as a JSON array in out/regions.json"
+    handle = await start(client, task_queue, workspace, goal=goal)
+    result = await handle.result()
+    assert result.status == "succeeded"
+    regions = json.loads((workspace / "out/regions.json").read_text())
+    assert sorted(regions) == ["East", "North", "South", "West"]
+    await assert_replays(handle)
+
+
+FIELDS = {"date": "date", "region": "region", "product": "product", "units": "units"}
+
+
+def keys_plan() -> Plan:
+    keys = {"input": "${steps.read.output}", "values": FIELDS}
+    return plan(
+        {"id": "read", "action": "file_read", "params": {"path": "data/sales.csv"}},
+        {"id": "convert", "action": "set_keys", "depends_on": ["read"], "params": keys},
+        {
+            "id": "write",
+            "action": "file_write",
+            "depends_on": ["convert"],
+            "params": {"path": "out/sales.json", "content": "${steps.convert.output}"},
+        },
+    )
+
+
+def test_set_keys_naming_the_fields_of_records_keeps_those_fields() -> None:
+    amended, changes = amend_keys_of_records(keys_plan(), {"read"})
+    assert amended.steps[1].action == "records"
+    assert amended.steps[1].params == {
+        "input": "${steps.read.output}",
+        "compute": "rows",
+        "fields": ["date", "region", "product", "units"],
+    }
+    assert changes == [
+        "step 'convert' keeps the fields date, region, product, units of each record of read "
+        "(records, not set_keys: that changes one object)"
+    ]
+    assert amend_keys_of_records(keys_plan(), set())[1] == []  # read's output is no records
+    renamed = (
+        keys_plan()
+        .steps[1]
+        .model_copy(update={"params": {"input": "${steps.read.output}", "values": {"debug": True}}})
+    )
+    assert amend_keys_of_records(plan(renamed.model_dump()), {"read"})[1] == []
+    assert record_outputs({"rows": [{"a": 1}], "text": "a", "empty": [], "nums": [1]}) == {"rows"}
+
+
+async def test_a_replan_converting_records_with_set_keys_keeps_their_fields(
+    client: Client, task_queue: str, workspace: Path, fake_llm: FakeLlm, agent_worker: Worker
+) -> None:
+    """Measured (csv_to_json): the same set_keys step over the rows, four plans in a row."""
+    fake_llm.plans += [keys_plan(), keys_plan()]
+    fake_llm.reviews.append(Review(verdict="done", answer="converted"))
+    goal = "Convert data/sales.csv to JSON and save it as out/sales.json"
+    handle = await start(client, task_queue, workspace, goal=goal)
+    result = await handle.result()
+    assert "set_keys changes keys of one JSON object" in (fake_llm.plan_requests[1].feedback or "")
+    assert result.status == "succeeded", result.error
+    rows = json.loads((workspace / "out/sales.json").read_text())
+    assert rows and set(rows[0]) == set(FIELDS)
+    assert "amended from recorded outputs" in result.plans[1].reason
     await assert_replays(handle)
