@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from pydantic import JsonValue, ValidationError
 
@@ -212,6 +213,29 @@ def validate_plan(
     if cycle:
         errors.append(f"dependency cycle: {' -> '.join(cycle)}; remove one dependency")
     return errors
+
+
+_PLACEHOLDER_DOMAINS = ("example.com", "example.net", "example.org")  # RFC 2606
+_PLACEHOLDER_TLDS = ("example", "invalid")
+
+
+def placeholder_requests(plan: Plan, goal: str) -> list[str]:
+    """HTTP steps to a documentation address (api.example.com) the goal never names: the
+    catalog's examples use one, and a small planner copies it (measured: "insert a row
+    into the PostgreSQL table evals_notes" planned a POST to api.example.com, twice)."""
+    problems = []
+    for step in plan.steps:
+        url = step.params.get("url") if step.action == "http_request" else None
+        host = (urlsplit(url).hostname or "") if isinstance(url, str) else ""
+        documentation = any(host == d or host.endswith(f".{d}") for d in _PLACEHOLDER_DOMAINS)
+        placeholder = documentation or host.rsplit(".", 1)[-1] in _PLACEHOLDER_TLDS
+        if host and placeholder and host not in goal.lower():
+            problems.append(
+                f"step '{step.id}' requests {url}, a placeholder address from the examples "
+                "that the goal does not name; request a URL the goal names, or use the "
+                "action that fits what the goal names (a table: sql_query; a file: file_*)"
+            )
+    return problems
 
 
 def fingerprint(step: Step) -> str:

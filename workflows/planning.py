@@ -36,6 +36,7 @@ from durable_agents.workflows.kept_outputs import (
 )
 from durable_agents.workflows.plan_checks import (
     nesting_problems,
+    placeholder_requests,
     repeated_failures,
     step_dependencies,
     validate_plan,
@@ -54,6 +55,7 @@ LISTS_UNPINNED = "self-filtered-lists-amended-v1"  # workflow.patched id: list e
 VALUES_READ_WHOLE = "values-read-whole-v1"  # workflow.patched id: no field of a kept value
 RECORD_KEYS_KEPT = "record-keys-kept-v1"  # workflow.patched id: set_keys naming fields of records
 BODY_FIELDS_READ = "body-fields-read-v1"  # workflow.patched id: a response's fields are in body
+PLACEHOLDERS_REFUSED = "placeholders-refused-v1"  # workflow.patched id: no api.example.com
 QUOTED_DATA_USED = "quoted-data-used-v1"  # workflow.patched id: the goal's JSON, not a lost file
 
 
@@ -119,6 +121,7 @@ async def make_plan(run: Run, spending: Spending, request: PlanRequest, reason: 
             validate_plan(fresh, kept, run.actions)
             or nesting_problems(fresh, run.input.depth)
             or repeated_failures(fresh, state.hopeless)
+            or _placeholders(fresh, run.input.goal)
             or limit_problems(fresh, run.input.policy, run.actions)
             or (
                 blocked := blocked_steps(
@@ -145,6 +148,11 @@ async def make_plan(run: Run, spending: Spending, request: PlanRequest, reason: 
     raise run.failure(
         f"no valid plan after {attempts} attempts: " + "; ".join(errors), "InvalidPlan"
     )
+
+
+def _placeholders(plan: Plan, goal: str) -> list[str]:
+    found = placeholder_requests(plan, goal)
+    return found if found and workflow.patched(PLACEHOLDERS_REFUSED) else []
 
 
 def _amended_references(

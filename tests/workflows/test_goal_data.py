@@ -12,7 +12,7 @@ from temporalio.worker import Worker
 from durable_agents.contracts import ApprovalDecision, Plan, Policy, Review
 from durable_agents.workflows.agent import AgentWorkflow
 from durable_agents.workflows.kept_outputs import amend_fields_of_responses
-from durable_agents.workflows.plan_checks import fingerprint
+from durable_agents.workflows.plan_checks import fingerprint, placeholder_requests
 from durable_agents.workflows.quoted_data import amend_missing_reads, quoted_json
 from tests.fake_llm import FakeLlm
 from tests.local_http import LocalHttp
@@ -135,4 +135,43 @@ async def test_a_name_read_from_a_response_is_written(
     assert result.status == "succeeded", result.error
     assert (workspace / "out/user1.txt").read_text() == "Leanne Graham"
     assert len(fake_llm.plan_requests) == 1
+    await assert_replays(handle)
+
+
+def test_a_placeholder_address_the_goal_never_names_is_refused() -> None:
+    """Measured (sql_insert): a POST to api.example.com for a row in a PostgreSQL table."""
+    goal = "Insert a row with the note 'backup done' into the PostgreSQL table evals_notes"
+    posted = plan(
+        {
+            "id": "insert_row",
+            "action": "http_request",
+            "params": {"url": "https://api.example.com/evals_notes", "method": "POST"},
+        }
+    )
+    [problem] = placeholder_requests(posted, goal)
+    assert problem.startswith(
+        "step 'insert_row' requests https://api.example.com/evals_notes, a placeholder "
+        "address from the examples that the goal does not name"
+    )
+    assert placeholder_requests(posted, "POST it to https://api.example.com/evals_notes") == []
+    real = plan({"id": "get", "action": "http_request", "params": {"url": "http://api.test/u"}})
+    assert placeholder_requests(real, goal) == []
+    odd = plan({"id": "get", "action": "http_request", "params": {"url": "http://x.invalid/"}})
+    assert len(placeholder_requests(odd, goal)) == 1
+
+
+async def test_a_plan_posting_to_a_placeholder_goes_back_to_the_planner(
+    client: Client, task_queue: str, workspace: Path, fake_llm: FakeLlm, agent_worker: Worker
+) -> None:
+    placeholder = {"url": "https://api.example.com/notes", "method": "POST", "json_body": {}}
+    fake_llm.plans.append(plan({"id": "post", "action": "http_request", "params": placeholder}))
+    fake_llm.plans.append(
+        plan({"id": "note", "action": "file_write", "params": {"path": "n.txt", "content": "x"}})
+    )
+    fake_llm.reviews.append(Review(verdict="done", answer="noted"))
+    handle = await start(client, task_queue, workspace, goal="Write x to n.txt")
+    result = await handle.result()
+    assert result.status == "succeeded", result.error
+    assert "a placeholder address" in fake_llm.plan_requests[1].errors[0]
+    assert (workspace / "n.txt").read_text() == "x"
     await assert_replays(handle)
