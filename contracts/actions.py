@@ -211,7 +211,8 @@ class SetKeysParams(ActionParams):
 
 
 class SqlQueryParams(ActionParams):
-    """Run one parameterized SQL statement on PostgreSQL; rows come back as JSON records."""
+    """Run one parameterized SQL statement on PostgreSQL (SELECT, or INSERT / UPDATE to
+    change rows: a person approves writes); rows come back as JSON records."""
 
     sql: str = Field(description="SQL with $1, $2 ... placeholders; never paste values in")
     params: list[JsonValue] = Field(default_factory=list, description="Values for $1, $2 ...")
