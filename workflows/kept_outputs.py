@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pydantic import JsonValue
 
 from durable_agents.contracts import Plan, Step
+from durable_agents.workflows.deliverables import RESPONSE_KEYS
 
 # ${steps.X.output.field...}: one reference, a plain path into one step's output
 _FIELD_OF_OUTPUT = re.compile(
@@ -115,9 +116,6 @@ def amend_keys_of_records(plan: Plan, records: set[str]) -> tuple[Plan, list[str
     return (plan.model_copy(update={"steps": steps}) if changes else plan), changes
 
 
-RESPONSE_KEYS = frozenset({"status", "headers", "body"})  # an http_request step's output
-
-
 def amend_fields_of_responses(plan: Plan, responses: set[str]) -> tuple[Plan, list[str]]:
     """The plan with ``${steps.X.output.field}`` written ``${steps.X.output.body.field}``
     wherever X is an ``http_request`` step and field is none of a response's own keys,
@@ -154,3 +152,22 @@ def _into_body(value: JsonValue, responses: set[str], changed: list[str]) -> Jso
         return f"${{steps.{match['step']}.output.body{match['path']}}}"
 
     return _FIELD_OF_OUTPUT.sub(body, value)
+
+
+def amend_written_results(plan: Plan, queries: set[str]) -> tuple[Plan, list[str]]:
+    """The plan with a file written from a ``sql_query`` step's whole output written from
+    its rows, and what was changed: the output wraps the rows in {rows, row_count,
+    truncated, status}, and a file of "the customers" means the rows. Measured
+    (sql_select): "save them as JSON to out/big_customers.json" wrote the wrapper; the
+    reviewer accepted it."""
+    steps: list[Step] = []
+    changes: list[str] = []
+    for step in plan.steps:
+        content = step.params.get("content") if step.action == "file_write" else None
+        found = _WHOLE_OUTPUT.fullmatch(content.strip()) if isinstance(content, str) else None
+        if found is not None and found["step"] in queries:
+            rows = f"${{steps.{found['step']}.output.rows}}"
+            step = step.model_copy(update={"params": {**step.params, "content": rows}})
+            changes.append(f"step '{step.id}' writes the rows of {found['step']}")
+        steps.append(step)
+    return (plan.model_copy(update={"steps": steps}) if changes else plan), changes

@@ -31,6 +31,7 @@ from durable_agents.workflows.kept_outputs import (
     amend_fields_of_responses,
     amend_fields_of_values,
     amend_keys_of_records,
+    amend_written_results,
     record_outputs,
     scalar_outputs,
 )
@@ -56,6 +57,7 @@ VALUES_READ_WHOLE = "values-read-whole-v1"  # workflow.patched id: no field of a
 RECORD_KEYS_KEPT = "record-keys-kept-v1"  # workflow.patched id: set_keys naming fields of records
 BODY_FIELDS_READ = "body-fields-read-v1"  # workflow.patched id: a response's fields are in body
 PLACEHOLDERS_REFUSED = "placeholders-refused-v1"  # workflow.patched id: no api.example.com
+ROWS_WRITTEN = "query-rows-written-v1"  # workflow.patched id: a file of a query's rows
 QUOTED_DATA_USED = "quoted-data-used-v1"  # workflow.patched id: the goal's JSON, not a lost file
 
 
@@ -161,7 +163,8 @@ def _amended_references(
     """Before the checks (which would refuse the repeated step): references to a field
     of a kept step's single-value output read the value itself, set_keys naming the
     fields of a kept step's records keeps those fields, a field of an HTTP response is
-    read from its body, and a file that was not there gives way to the goal's own JSON."""
+    read from its body, a file of a query's result holds its rows, and a file that was
+    not there gives way to the goal's own JSON."""
     outputs = {step_id: run.steps[step_id].output for step_id in kept}
     said: list[str] = []
     responses = {s.id for s in [*plan.steps, *kept.values()] if s.action == "http_request"}
@@ -173,6 +176,10 @@ def _amended_references(
         plan, said = amended, [*said, *changes]
     amended, changes = amend_keys_of_records(plan, record_outputs(outputs))
     if changes and workflow.patched(RECORD_KEYS_KEPT):
+        plan, said = amended, [*said, *changes]
+    queries = {s.id for s in [*plan.steps, *kept.values()] if s.action == "sql_query"}
+    amended, changes = amend_written_results(plan, queries)
+    if changes and workflow.patched(ROWS_WRITTEN):
         plan, said = amended, [*said, *changes]
     amended, changes = amend_missing_reads(run.input.goal, plan, run.state.hopeless)
     if changes and workflow.patched(QUOTED_DATA_USED):

@@ -11,7 +11,7 @@ from temporalio.worker import Worker
 
 from durable_agents.contracts import ApprovalDecision, Plan, Policy, Review
 from durable_agents.workflows.agent import AgentWorkflow
-from durable_agents.workflows.kept_outputs import amend_fields_of_responses
+from durable_agents.workflows.kept_outputs import amend_fields_of_responses, amend_written_results
 from durable_agents.workflows.plan_checks import fingerprint, placeholder_requests
 from durable_agents.workflows.quoted_data import amend_missing_reads, quoted_json
 from tests.fake_llm import FakeLlm
@@ -175,3 +175,25 @@ async def test_a_plan_posting_to_a_placeholder_goes_back_to_the_planner(
     assert "a placeholder address" in fake_llm.plan_requests[1].errors[0]
     assert (workspace / "n.txt").read_text() == "x"
     await assert_replays(handle)
+
+
+def test_a_file_of_a_querys_result_holds_its_rows() -> None:
+    """Measured (sql_select): {"rows": [...], "row_count": 2, ...} written for the rows."""
+    given = plan(
+        {"id": "q", "action": "sql_query", "params": {"sql": "SELECT id FROM orders"}},
+        {
+            "id": "w",
+            "action": "file_write",
+            "params": {"path": "o.json", "content": "${steps.q.output}"},
+        },
+        {
+            "id": "n",
+            "action": "file_write",
+            "params": {"path": "n.json", "content": "${steps.q.output.row_count}"},
+        },
+    )
+    amended, changes = amend_written_results(given, {"q"})
+    assert amended.steps[1].params["content"] == "${steps.q.output.rows}"
+    assert amended.steps[2] == given.steps[2]  # a field of the result is what it says
+    assert changes == ["step 'w' writes the rows of q"]
+    assert amend_written_results(given, set())[1] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,10 +12,11 @@ import pytest
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from durable_agents.contracts import ApprovalDecision
+from durable_agents.contracts import ApprovalDecision, Review
 from durable_agents.workflows.agent import AgentWorkflow
 from tests.conftest import DATABASE_URL
-from tests.workflows.runs import pending_approval, plan, start
+from tests.fake_llm import FakeLlm
+from tests.workflows.runs import assert_replays, pending_approval, plan, start
 
 
 @pytest.fixture
@@ -56,3 +58,35 @@ async def test_a_read_feeds_a_write_that_waits_for_approval(
         )
     finally:
         await connection.close()
+
+
+async def test_a_planned_file_of_a_query_holds_its_rows(
+    client: Client,
+    task_queue: str,
+    workspace: Path,
+    fake_llm: FakeLlm,
+    agent_worker: Worker,
+    orders: str,
+) -> None:
+    """Measured (sql_select eval): the whole result, {"rows": ..., "row_count": ...},
+    written where the goal asked for the records; the reviewer accepted it."""
+    select = f"SELECT region, amount FROM {orders} WHERE amount > 5"
+    fake_llm.plans.append(
+        plan(
+            {"id": "q", "action": "sql_query", "params": {"sql": select}},
+            {
+                "id": "save",
+                "action": "file_write",
+                "params": {"path": "out/big.json", "content": "${steps.q.output}"},
+            },
+        )
+    )
+    fake_llm.reviews.append(Review(verdict="done", answer="one order"))
+    goal = f"Select the orders above 5 from the PostgreSQL table {orders}, save to out/big.json"
+    handle = await start(client, task_queue, workspace, goal=goal)
+    result = await handle.result()
+    assert result.status == "succeeded", result.error
+    assert json.loads((workspace / "out/big.json").read_text()) == [
+        {"region": "North", "amount": 10.5}
+    ]
+    await assert_replays(handle)
