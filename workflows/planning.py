@@ -21,6 +21,7 @@ from durable_agents.workflows.budgets import FOR_LLM_CALL
 from durable_agents.workflows.gate import judges_undo
 from durable_agents.workflows.intent import (
     amend_chained_records,
+    amend_fields_of_totals,
     amend_listed,
     amend_one_number,
     amend_per_group,
@@ -52,6 +53,7 @@ PER_GROUP_AMENDED = "per-group-amended-v1"  # workflow.patched id: and its group
 LISTED_AMENDED = "listed-amended-v1"  # workflow.patched id: a list asked for, not a total
 ONE_NUMBER_AMENDED = "one-number-amended-v1"  # workflow.patched id: "the number", ungrouped
 CHAINED_AMENDED = "chained-records-amended-v1"  # workflow.patched id: records feed records
+TOTAL_FIELDS_DROPPED = "total-fields-dropped-v1"  # workflow.patched id: a total picks no fields
 LISTS_UNPINNED = "self-filtered-lists-amended-v1"  # workflow.patched id: list every value
 VALUES_READ_WHOLE = "values-read-whole-v1"  # workflow.patched id: no field of a kept value
 RECORD_KEYS_KEPT = "record-keys-kept-v1"  # workflow.patched id: set_keys naming fields of records
@@ -202,6 +204,7 @@ def _amended(goal: str, plan: Plan, reason: str) -> tuple[Plan, str]:
         (amend_listed, LISTED_AMENDED),
         (amend_one_number, ONE_NUMBER_AMENDED),
         (amend_self_filtered_lists, LISTS_UNPINNED),
+        (amend_fields_of_totals, TOTAL_FIELDS_DROPPED),
     )
     for amend, patch in amends:
         amended, changes = amend(goal, plan)

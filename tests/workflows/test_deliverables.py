@@ -33,6 +33,7 @@ from durable_agents.workflows.completion import (
 from durable_agents.workflows.deliverables import check, deliverables_for
 from durable_agents.workflows.intent import (
     amend_chained_records,
+    amend_fields_of_totals,
     amend_listed,
     amend_one_number,
     amend_per_group,
@@ -973,4 +974,37 @@ async def test_a_replan_converting_records_with_set_keys_keeps_their_fields(
     rows = json.loads((workspace / "out/sales.json").read_text())
     assert rows and set(rows[0]) == set(FIELDS)
     assert "amended from recorded outputs" in result.plans[1].reason
+    await assert_replays(handle)
+
+
+def fields_plan() -> Plan:
+    given = totals_plan("region")
+    calc = given.steps[1]
+    params = {**calc.params, "fields": ["region", "revenue"]}
+    return given.model_copy(
+        update={
+            "steps": [given.steps[0], calc.model_copy(update={"params": params}), given.steps[2]]
+        }
+    )
+
+
+def test_a_total_picks_no_fields() -> None:
+    amended, changes = amend_fields_of_totals(TOTAL_NUMBER, fields_plan())
+    assert amended.steps[1].params["fields"] == []
+    assert changes == ["step 'calc' computes a total, which has no fields to pick"]
+    assert amend_fields_of_totals(TOTAL_NUMBER, totals_plan(None))[1] == []
+
+
+async def test_the_number_asked_with_fields_picked_is_computed(
+    client: Client, task_queue: str, workspace: Path, fake_llm: FakeLlm, agent_worker: Worker
+) -> None:
+    """Measured (total_revenue, memory on): group_by region and fields [region, revenue]
+    for "the number"; the run failed twice on the fields."""
+    fake_llm.plans.append(fields_plan())
+    fake_llm.reviews.append(Review(verdict="done", answer="the total revenue is 2430"))
+    handle = await start(client, task_queue, workspace, goal=TOTAL_NUMBER)
+    result = await handle.result()
+    assert result.status == "succeeded", result.error
+    assert json.loads((workspace / "out/total.json").read_text()) == 2430
+    assert len(fake_llm.plan_requests) == 1
     await assert_replays(handle)
