@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from durable_agents.contracts import Plan, Step
 from durable_agents.workflows.completion import asks_list, one_number, per_group
 from durable_agents.workflows.plan_checks import steps_read
-from durable_agents.workflows.references import STEP_REFERENCE, iter_strings
+from durable_agents.workflows.references import STEP_REFERENCE, WHOLE_REFERENCE, iter_strings
 
 _ASKED = {
     "max": r"largest|highest|maximum|max|biggest|greatest",
@@ -146,9 +146,6 @@ def amend_listed(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
     return (plan.model_copy(update={"steps": steps}) if changes else plan), changes
 
 
-_WHOLE_STEP_OUTPUT = re.compile(r"\$\{\s*steps\.([A-Za-z][A-Za-z0-9_]*)\.output\s*\}")
-
-
 def amend_chained_records(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
     """The plan with a ``records`` total that another ``records`` step takes as its input
     turned back into the records, and what changed: a number is never records, so the
@@ -164,7 +161,7 @@ def amend_chained_records(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
     readers: dict[str, str] = {}
     for step in plan.steps:
         source = step.params.get("input") if step.action == "records" else None
-        found = _WHOLE_STEP_OUTPUT.fullmatch(source.strip()) if isinstance(source, str) else None
+        found = WHOLE_REFERENCE.fullmatch(source.strip()) if isinstance(source, str) else None
         if found and found[1] in totals and found[1] != step.id:
             readers.setdefault(found[1], step.id)
     if not readers:

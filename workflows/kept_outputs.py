@@ -11,12 +11,13 @@ wrote the same reference in a new step, and again, until the run ran out of repa
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from pydantic import JsonValue
 
 from durable_agents.contracts import Plan, Step
 from durable_agents.workflows.deliverables import RESPONSE_KEYS
+from durable_agents.workflows.references import WHOLE_REFERENCE
 
 # ${steps.X.output.field...}: one reference, a plain path into one step's output
 _FIELD_OF_OUTPUT = re.compile(
@@ -29,21 +30,38 @@ def scalar_outputs(outputs: Mapping[str, JsonValue]) -> set[str]:
     return {key for key, value in outputs.items() if isinstance(value, int | float)}
 
 
-def _whole(value: JsonValue, scalars: set[str], changed: list[str]) -> JsonValue:
+def _substituted(value: JsonValue, sub: Callable[[re.Match[str]], str]) -> JsonValue:
+    """``value`` with every ``${steps.X.output.field}`` in its strings passed to ``sub``."""
     if isinstance(value, list):
-        return [_whole(item, scalars, changed) for item in value]
+        return [_substituted(item, sub) for item in value]
     if isinstance(value, dict):
-        return {key: _whole(item, scalars, changed) for key, item in value.items()}
-    if not isinstance(value, str):
-        return value
+        return {key: _substituted(item, sub) for key, item in value.items()}
+    return _FIELD_OF_OUTPUT.sub(sub, value) if isinstance(value, str) else value
 
-    def whole(match: re.Match[str]) -> str:
-        if match["step"] not in scalars:
-            return match[0]
-        changed.append(f"steps.{match['step']}.output{match['path']}")
-        return f"${{steps.{match['step']}.output}}"
 
-    return _FIELD_OF_OUTPUT.sub(whole, value)
+def _amend_field_references(
+    plan: Plan, rewrite: Callable[[str, str], str | None], said: Callable[[str, str], str]
+) -> tuple[Plan, list[str]]:
+    """The plan with each ``${steps.X.output<path>}`` that ``rewrite(X, path)`` gives a
+    new reference for rewritten, and ``said(step id, old reference)`` for each change."""
+    steps: list[Step] = []
+    changes: list[str] = []
+    for step in plan.steps:
+        changed: list[str] = []
+
+        def sub(match: re.Match[str], changed: list[str] = changed) -> str:
+            new = rewrite(match["step"], match["path"])
+            if new is None:
+                return match[0]
+            changed.append(f"steps.{match['step']}.output{match['path']}")
+            return new
+
+        params = _substituted(dict(step.params), sub)
+        if changed and isinstance(params, dict):
+            step = step.model_copy(update={"params": params})
+            changes += [said(step.id, ref) for ref in changed]
+        steps.append(step)
+    return (plan.model_copy(update={"steps": steps}) if changes else plan), changes
 
 
 def amend_fields_of_values(plan: Plan, scalars: set[str]) -> tuple[Plan, list[str]]:
@@ -51,20 +69,14 @@ def amend_fields_of_values(plan: Plan, scalars: set[str]) -> tuple[Plan, list[st
     X is a kept step whose output is a number, and what was changed."""
     if not scalars:
         return plan, []
-    steps: list[Step] = []
-    changes: list[str] = []
-    for step in plan.steps:
-        changed: list[str] = []
-        params = _whole(dict(step.params), scalars, changed)
-        if changed and isinstance(params, dict):
-            step = step.model_copy(update={"params": params})
-            changes += [
-                f"step '{step.id}' reads the value of {ref.split('.output')[0]} itself, not "
-                f"{ref} (a field of a number)"
-                for ref in changed
-            ]
-        steps.append(step)
-    return (plan.model_copy(update={"steps": steps}) if changes else plan), changes
+    return _amend_field_references(
+        plan,
+        lambda step, path: f"${{steps.{step}.output}}" if step in scalars else None,
+        lambda step_id, ref: (
+            f"step '{step_id}' reads the value of {ref.split('.output')[0]} itself, not "
+            f"{ref} (a field of a number)"
+        ),
+    )
 
 
 def record_outputs(outputs: Mapping[str, JsonValue]) -> set[str]:
@@ -74,9 +86,6 @@ def record_outputs(outputs: Mapping[str, JsonValue]) -> set[str]:
         for key, value in outputs.items()
         if isinstance(value, list) and value and all(isinstance(row, dict) for row in value)
     }
-
-
-_WHOLE_OUTPUT = re.compile(r"\$\{\s*steps\.(?P<step>[A-Za-z][A-Za-z0-9_]*)\.output\s*\}")
 
 
 def amend_keys_of_records(plan: Plan, records: set[str]) -> tuple[Plan, list[str]]:
@@ -92,7 +101,7 @@ def amend_keys_of_records(plan: Plan, records: set[str]) -> tuple[Plan, list[str
     changes: list[str] = []
     for step in plan.steps:
         source = step.params.get("input")
-        found = _WHOLE_OUTPUT.fullmatch(source.strip()) if isinstance(source, str) else None
+        found = WHOLE_REFERENCE.fullmatch(source.strip()) if isinstance(source, str) else None
         values = step.params.get("values")
         if (
             step.action == "set_keys"
@@ -124,34 +133,17 @@ def amend_fields_of_responses(plan: Plan, responses: set[str]) -> tuple[Plan, li
     response's data is under .body", the 1.5B planner wrote ``output.name`` four times."""
     if not responses:
         return plan, []
-    steps: list[Step] = []
-    changes: list[str] = []
-    for step in plan.steps:
-        changed: list[str] = []
-        params = _into_body(dict(step.params), responses, changed)
-        if changed and isinstance(params, dict):
-            step = step.model_copy(update={"params": params})
-            changes += [f"step '{step.id}' reads {ref} from the response's body" for ref in changed]
-        steps.append(step)
-    return (plan.model_copy(update={"steps": steps}) if changes else plan), changes
 
+    def into_body(step: str, path: str) -> str | None:
+        if step not in responses or path.split(".")[1] in RESPONSE_KEYS:
+            return None
+        return f"${{steps.{step}.output.body{path}}}"
 
-def _into_body(value: JsonValue, responses: set[str], changed: list[str]) -> JsonValue:
-    if isinstance(value, list):
-        return [_into_body(item, responses, changed) for item in value]
-    if isinstance(value, dict):
-        return {key: _into_body(item, responses, changed) for key, item in value.items()}
-    if not isinstance(value, str):
-        return value
-
-    def body(match: re.Match[str]) -> str:
-        first = match["path"].split(".")[1]
-        if match["step"] not in responses or first in RESPONSE_KEYS:
-            return match[0]
-        changed.append(f"steps.{match['step']}.output{match['path']}")
-        return f"${{steps.{match['step']}.output.body{match['path']}}}"
-
-    return _FIELD_OF_OUTPUT.sub(body, value)
+    return _amend_field_references(
+        plan,
+        into_body,
+        lambda step_id, ref: f"step '{step_id}' reads {ref} from the response's body",
+    )
 
 
 def amend_written_results(plan: Plan, queries: set[str]) -> tuple[Plan, list[str]]:
@@ -164,7 +156,7 @@ def amend_written_results(plan: Plan, queries: set[str]) -> tuple[Plan, list[str
     changes: list[str] = []
     for step in plan.steps:
         content = step.params.get("content") if step.action == "file_write" else None
-        found = _WHOLE_OUTPUT.fullmatch(content.strip()) if isinstance(content, str) else None
+        found = WHOLE_REFERENCE.fullmatch(content.strip()) if isinstance(content, str) else None
         if found is not None and found["step"] in queries:
             rows = f"${{steps.{found['step']}.output.rows}}"
             step = step.model_copy(update={"params": {**step.params, "content": rows}})

@@ -18,6 +18,7 @@ from pydantic import JsonValue
 
 from durable_agents.contracts import Plan, Step
 from durable_agents.workflows.plan_checks import fingerprint
+from durable_agents.workflows.references import WHOLE_REFERENCE
 
 _DECODER = json.JSONDecoder()
 MISSING = "FileNotFound:"  # how a read of an absent file fails (activities.workspace)
@@ -70,12 +71,12 @@ class _ReadOtherwise(Exception):
 def _without(plan: Plan, step_id: str, data: JsonValue) -> Plan | None:
     """The plan with ``step_id`` left out and its whole output replaced by ``data``, or
     None when a step reads it some other way (a field, inside text, a condition)."""
-    whole = re.compile(rf"\$\{{\s*steps\.{re.escape(step_id)}\.output\s*\}}")
     anywhere = re.compile(rf"\bsteps\s*\.\s*{re.escape(step_id)}\b")
 
     def replaced(value: JsonValue) -> JsonValue:
         if isinstance(value, str):
-            if whole.fullmatch(value.strip()):
+            found = WHOLE_REFERENCE.fullmatch(value.strip())
+            if found is not None and found["step"] == step_id:
                 return data
             if anywhere.search(value):
                 raise _ReadOtherwise

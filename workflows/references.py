@@ -22,6 +22,8 @@ from durable_agents.contracts.artifacts import artifact_size, is_artifact
 OPEN = "${"
 STEP_REFERENCE = re.compile(r"\bsteps\s*\.\s*([A-Za-z][A-Za-z0-9_]*)")
 _BARE_REF = re.compile(r"^\s*steps\.[A-Za-z][A-Za-z0-9_]*\.output\b")
+# ${steps.X.output}: one reference to one step's whole output
+WHOLE_REFERENCE = re.compile(r"\$\{\s*steps\.(?P<step>[A-Za-z][A-Za-z0-9_]*)\.output\s*\}")
 _WHOLE_OUTPUT = re.compile(r"\s*steps\.[A-Za-z][A-Za-z0-9_]*\.output\s*")
 _ITEM_REF = re.compile(r"(?<![\w.])(item|index)\b")
 
