@@ -72,13 +72,14 @@ class LookActivities:
             logger.info("Nothing looked at: the run's policy does not allow reads outright")
             return Looked()
         seen = await asyncio.to_thread(describe_files, context.workspace, request.goal)
+        words = await asyncio.to_thread(count_text_words, context.workspace, request.goal)
         if self._sql.configured:
             try:
                 async with asyncio.timeout(SQL_SECONDS):
                     seen += await self._tables(request.goal)
             except Exception as exc:  # a probe never fails the run: no database, no rights
                 logger.info("Tables not looked at: %s", exc)
-        return Looked(observations=seen)
+        return Looked(observations=seen, text_words=words)
 
     async def _tables(self, goal: str) -> list[str]:
         pool = await self._sql.pool()
@@ -123,15 +124,41 @@ def describe_files(workspace: str, goal: str) -> list[str]:
     return seen
 
 
-def describe_file(workspace: str, relative: str) -> str | None:
-    """What the file looks like, or None when it is not there or may not be read."""
+def count_text_words(workspace: str, goal: str) -> dict[str, int]:
+    """Words in each text file the goal names that fits in ``LOOK_BYTES`` (path -> words):
+    what a summary of it must stay under (``workflows.summaries``)."""
+    counted: dict[str, int] = {}
+    for relative in mentioned_paths(goal)[:MAX_FILES]:
+        if effective_format(relative, "auto") != "text":
+            continue
+        try:
+            path = _readable(workspace, relative)
+            if path is None:
+                continue
+            text, truncated = _head(path)
+        except Exception as exc:  # a probe never fails the run
+            logger.info("Not counted %s: %s", relative, exc)
+            continue
+        if not truncated:
+            counted[relative] = len(text.split())
+    return counted
+
+
+def _readable(workspace: str, relative: str) -> Path | None:
+    """The file, confined like ``file_read``; None when it is not there or may not be read."""
     try:
         path = confine(workspace, relative)
     except ApplicationError as refused:
         logger.info("Not looked at %s: %s", relative, refused.message)
         return None
-    if not path.is_file():
-        return None  # an output the run is to write, or not a file at all
+    return path if path.is_file() else None  # not there: an output the run is to write
+
+
+def describe_file(workspace: str, relative: str) -> str | None:
+    """What the file looks like, or None when it is not there or may not be read."""
+    path = _readable(workspace, relative)
+    if path is None:
+        return None
     text, truncated = _head(path)
     fmt = effective_format(relative, "auto")
     try:

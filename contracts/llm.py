@@ -226,6 +226,10 @@ class Looked(BaseModel):
     """What the ``look`` activity saw: one short observation per input, nothing on trouble."""
 
     observations: list[str] = Field(default_factory=list)
+    text_words: dict[str, int] = Field(
+        default_factory=dict,
+        description="Words in each text file the goal names, read whole: a summary's budget",
+    )
 
 
 class RecallRequest(BaseModel):

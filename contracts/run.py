@@ -232,6 +232,9 @@ class RunState(BaseModel):
     observations: list[str] = Field(
         default_factory=list, description="What the goal's inputs looked like before planning"
     )
+    text_words: dict[str, int] = Field(
+        default_factory=dict, description="Words in each text file the goal names (look)"
+    )
     continued: int = Field(default=0, description="How many runs came before this one")
 
     @field_validator("steps", "definitions", mode="before")

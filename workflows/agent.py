@@ -104,7 +104,8 @@ class AgentWorkflow:
         else:
             state.lessons = await recall(run.input.goal) if run.input.memory else []
             context = self._steps.action_context("look", approved=False)
-            state.observations = await look(run.input.goal, context)
+            looked = await look(run.input.goal, context)
+            state.observations, state.text_words = looked.observations, looked.text_words
             request = PlanRequest(
                 goal=run.input.goal, lessons=state.lessons, observations=state.observations
             )

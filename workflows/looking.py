@@ -19,11 +19,11 @@ LOOK_TIMEOUT = timedelta(seconds=30)
 LOOK_RETRY = RetryPolicy(maximum_attempts=2)
 
 
-async def look(goal: str, context: ActionContext) -> list[str]:
-    """What the goal's inputs look like, for the planner; none on trouble, and none for
-    runs started before this existed (they replay as they ran)."""
+async def look(goal: str, context: ActionContext) -> Looked:
+    """What the goal's inputs look like, for the planner; nothing on trouble, and nothing
+    for runs started before this existed (they replay as they ran)."""
     if not workflow.patched(LOOK_PATCH):
-        return []
+        return Looked()
     try:
         looked: Looked = await workflow.execute_activity(
             WorkflowActivity.LOOK,
@@ -35,5 +35,5 @@ async def look(goal: str, context: ActionContext) -> list[str]:
         )
     except ActivityError as exc:
         workflow.logger.warning("Planning without a look at the inputs: %s", activity_failure(exc))
-        return []
-    return looked.observations
+        return Looked()
+    return looked

@@ -46,6 +46,7 @@ from durable_agents.workflows.plan_checks import (
 from durable_agents.workflows.quoted_data import amend_missing_reads
 from durable_agents.workflows.run import Run
 from durable_agents.workflows.spending import Spending
+from durable_agents.workflows.summaries import amend_summary_budgets, text_words
 
 SAME_BLOCK_STOPS = "same-block-stops-v1"  # workflow.patched id: a repeated block ends planning
 TOTALS_AMENDED = "totals-amended-v1"  # workflow.patched id: records totals follow the goal
@@ -61,6 +62,7 @@ BODY_FIELDS_READ = "body-fields-read-v1"  # workflow.patched id: a response's fi
 PLACEHOLDERS_REFUSED = "placeholders-refused-v1"  # workflow.patched id: no api.example.com
 ROWS_WRITTEN = "query-rows-written-v1"  # workflow.patched id: a file of a query's rows
 QUOTED_DATA_USED = "quoted-data-used-v1"  # workflow.patched id: the goal's JSON, not a lost file
+SUMMARIES_BUDGETED = "summary-words-budgeted-v1"  # workflow.patched id: half the text's words
 
 
 def given_plan_problems(run: Run, plan: Plan) -> list[str]:
@@ -166,7 +168,7 @@ def _amended_references(
     of a kept step's single-value output read the value itself, set_keys naming the
     fields of a kept step's records keeps those fields, a field of an HTTP response is
     read from its body, a file of a query's result holds its rows, and a file that was
-    not there gives way to the goal's own JSON."""
+    not there gives way to the goal's own JSON, and a summary of a text gets a word budget."""
     outputs = {step_id: run.steps[step_id].output for step_id in kept}
     said: list[str] = []
     responses = {s.id for s in [*plan.steps, *kept.values()] if s.action == "http_request"}
@@ -185,6 +187,10 @@ def _amended_references(
         plan, said = amended, [*said, *changes]
     amended, changes = amend_missing_reads(run.input.goal, plan, run.state.hopeless)
     if changes and workflow.patched(QUOTED_DATA_USED):
+        plan, said = amended, [*said, *changes]
+    words = text_words(run.state.text_words, kept.values(), outputs)
+    amended, changes = amend_summary_budgets(run.input.goal, plan, words, kept.values())
+    if changes and workflow.patched(SUMMARIES_BUDGETED):
         plan, said = amended, [*said, *changes]
     if not said:
         return plan, reason

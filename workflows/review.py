@@ -5,7 +5,6 @@ done without review)."""
 from __future__ import annotations
 
 import posixpath
-import re
 from datetime import timedelta
 
 from temporalio import workflow
@@ -40,11 +39,11 @@ from durable_agents.workflows.digest import summarize_sinks
 from durable_agents.workflows.intent import asked_total, unfiltered_values, wrong_totals
 from durable_agents.workflows.run import Run
 from durable_agents.workflows.spending import Spending
+from durable_agents.workflows.summaries import SUMMARY
 
 DELIVERABLES_CHECKED = "deliverables-v1"  # workflow.patched id: files read back and checked
 URLS_REQUESTED = "urls-requested-v1"  # workflow.patched id: the goal's URLs were called
 SUMMARIES_CHECKED = "summaries-v1"  # workflow.patched id: a summary is shorter than its text
-SUMMARY = re.compile(r"\bsummar", re.IGNORECASE)
 LENGTH_CHECKED = "length-v1"  # workflow.patched id: "in two sentences" is checked
 EDITS_WRITTEN = "edits-written-v1"  # workflow.patched id: a file the goal edits is written back
 RESPONSES_CHECKED = "responses-v1"  # workflow.patched id: a goal's file is data, not a response

@@ -14,6 +14,7 @@ from temporalio.testing import ActivityEnvironment
 import durable_agents.activities.look as look_module
 from durable_agents.activities.look import (
     LookActivities,
+    count_text_words,
     describe_file,
     describe_files,
     mentioned_paths,
@@ -182,3 +183,16 @@ def test_a_goal_naming_no_file_is_told_to_read_none(workspace: Path) -> None:
         "The goal names no workspace file: take its data from the goal itself, or from the "
         "URL or table it names; read no file"
     ]
+
+
+async def test_the_words_of_each_text_file_are_counted_for_a_summary_budget(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (workspace / "notes.txt").write_text("Exports gained a header row.\nSessions last longer.\n")
+    (workspace / ".env").write_text("SECRET=1 2 3\n")
+    goal = "Summarize notes.txt, data/sales.csv, .env and out/missing.txt"
+    looked = await look(SqlActions(None), workspace, goal)
+    assert looked.text_words == {"notes.txt": 8}  # no CSV, no protected file, no output
+
+    monkeypatch.setattr(look_module, "LOOK_BYTES", 10)  # a text read in part is not counted
+    assert count_text_words(str(workspace), goal) == {}
