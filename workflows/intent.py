@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 
 from durable_agents.contracts import Plan, Step
+from durable_agents.workflows.amending import amend_each
 from durable_agents.workflows.completion import asks_list, one_number, per_group
 from durable_agents.workflows.plan_checks import steps_read
 from durable_agents.workflows.references import STEP_REFERENCE, WHOLE_REFERENCE, iter_strings
@@ -80,18 +81,16 @@ def amend_totals(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
     asked = asked_total(goal)
     if asked is None:
         return plan, []
-    steps: list[Step] = []
-    changes: list[str] = []
-    for step in plan.steps:
+
+    def amend(step: Step) -> tuple[Step, list[str]]:
         compute = step.params.get("compute")
-        if step.action == "records" and compute in TOTALS and compute != asked:
-            step = step.model_copy(update={"params": {**step.params, "compute": asked}})
-            changes.append(
-                f'step \'{step.id}\' computes "{asked}", not "{compute}": the goal asks for '
-                f"the {WORDS[asked]}"
-            )
-        steps.append(step)
-    return (plan.model_copy(update={"steps": steps}) if changes else plan), changes
+        if step.action != "records" or compute not in TOTALS or compute == asked:
+            return step, []
+        said = f'step \'{step.id}\' computes "{asked}", not "{compute}": the goal asks for '
+        said += f"the {WORDS[asked]}"
+        return step.model_copy(update={"params": {**step.params, "compute": asked}}), [said]
+
+    return amend_each(plan, amend)
 
 
 def amend_per_group(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
@@ -102,25 +101,24 @@ def amend_per_group(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
     group = per_group(goal)
     if group is None:
         return plan, []
-    steps: list[Step] = []
-    changes: list[str] = []
-    for step in plan.steps:
+
+    def amend(step: Step) -> tuple[Step, list[str]]:
         params = step.params
         if step.action != "records" or params.get("compute") not in TOTALS:
-            steps.append(step)
-            continue
+            return step, []
         where = params.get("where")
         conditions = where if isinstance(where, list) else []
         kept = [c for c in conditions if not _pins(c, group)]
-        updated = dict(params)
+        updated, said = dict(params), []
         if len(kept) < len(conditions):
             updated["where"] = kept
-            changes.append(f"step '{step.id}' keeps every {group}, not one")
+            said.append(f"step '{step.id}' keeps every {group}, not one")
         if params.get("group_by") in (None, ""):
             updated["group_by"] = group
-            changes.append(f"step '{step.id}' computes one result per {group}")
-        steps.append(step.model_copy(update={"params": updated}) if updated != params else step)
-    return (plan.model_copy(update={"steps": steps}) if changes else plan), changes
+            said.append(f"step '{step.id}' computes one result per {group}")
+        return (step.model_copy(update={"params": updated}) if said else step), said
+
+    return amend_each(plan, amend)
 
 
 def amend_listed(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
@@ -130,20 +128,15 @@ def amend_listed(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
     1.5B planner counted again; the goal's words decide, as for the kind of total."""
     if not asks_list(goal) or asked_total(goal) is not None:
         return plan, []
-    steps: list[Step] = []
-    changes: list[str] = []
-    for step in plan.steps:
+
+    def amend(step: Step) -> tuple[Step, list[str]]:
         compute = step.params.get("compute")
-        if step.action == "records" and compute in TOTALS:
-            dropped = ("field", "group_by")  # of the total: a list of records has neither
-            params = {key: value for key, value in step.params.items() if key not in dropped}
-            step = step.model_copy(update={"params": {**params, "compute": "rows"}})
-            changes.append(
-                f"step '{step.id}' keeps the records, not their {WORDS[str(compute)]}: the "
-                "goal asks for a list"
-            )
-        steps.append(step)
-    return (plan.model_copy(update={"steps": steps}) if changes else plan), changes
+        if step.action != "records" or compute not in TOTALS:
+            return step, []
+        said = f"step '{step.id}' keeps the records, not their {WORDS[str(compute)]}: the "
+        return _as_rows(step), [said + "goal asks for a list"]
+
+    return amend_each(plan, amend)
 
 
 def amend_chained_records(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
@@ -164,21 +157,21 @@ def amend_chained_records(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
         found = WHOLE_REFERENCE.fullmatch(source.strip()) if isinstance(source, str) else None
         if found and found[1] in totals and found[1] != step.id:
             readers.setdefault(found[1], step.id)
-    if not readers:
-        return plan, []
-    steps: list[Step] = []
-    changes: list[str] = []
-    for step in plan.steps:
-        if step.id in readers:
-            dropped = ("field", "group_by")  # of the total: records have neither
-            params = {key: value for key, value in step.params.items() if key not in dropped}
-            step = step.model_copy(update={"params": {**params, "compute": "rows"}})
-            changes.append(
-                f"step '{step.id}' keeps the records, not their {WORDS[totals[step.id]]}: "
-                f"step '{readers[step.id]}' works on its records"
-            )
-        steps.append(step)
-    return plan.model_copy(update={"steps": steps}), changes
+
+    def amend(step: Step) -> tuple[Step, list[str]]:
+        if step.id not in readers:
+            return step, []
+        said = f"step '{step.id}' keeps the records, not their {WORDS[totals[step.id]]}: "
+        return _as_rows(step), [said + f"step '{readers[step.id]}' works on its records"]
+
+    return amend_each(plan, amend)
+
+
+def _as_rows(step: Step) -> Step:
+    """The ``records`` total made the records themselves: without the total's field and
+    grouping, which a list of records has neither of."""
+    params = {k: v for k, v in step.params.items() if k not in ("field", "group_by")}
+    return step.model_copy(update={"params": {**params, "compute": "rows"}})
 
 
 def amend_self_filtered_lists(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
@@ -188,23 +181,22 @@ def amend_self_filtered_lists(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
     1.5B planner listed the distinct regions where region == "North America", a value
     neither the goal nor the data holds, and planned the same after the empty file."""
     del goal  # the plan's own shape decides
-    steps: list[Step] = []
-    changes: list[str] = []
-    for step in plan.steps:
+
+    def amend(step: Step) -> tuple[Step, list[str]]:
         params = step.params
         field = params.get("field")
         where = params.get("where")
         lists = step.action == "records" and params.get("compute") in ("distinct", "values")
-        if lists and isinstance(field, str) and isinstance(where, list):
-            kept = [condition for condition in where if not _pins(condition, field)]
-            if len(kept) < len(where):
-                step = step.model_copy(update={"params": {**params, "where": kept}})
-                changes.append(
-                    f"step '{step.id}' lists every {field}, not only the records whose "
-                    f"{field} is one value"
-                )
-        steps.append(step)
-    return (plan.model_copy(update={"steps": steps}) if changes else plan), changes
+        if not lists or not isinstance(field, str) or not isinstance(where, list):
+            return step, []
+        kept = [condition for condition in where if not _pins(condition, field)]
+        if len(kept) == len(where):
+            return step, []
+        said = f"step '{step.id}' lists every {field}, not only the records whose {field} "
+        said += "is one value"
+        return step.model_copy(update={"params": {**params, "where": kept}}), [said]
+
+    return amend_each(plan, amend)
 
 
 def amend_fields_of_totals(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
@@ -213,18 +205,16 @@ def amend_fields_of_totals(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
     only fail. Measured (total_revenue, memory on): sum of revenue with fields [region,
     revenue], twice; the error's advice was for a per-region result, not the number."""
     del goal  # the plan's own shape decides
-    steps: list[Step] = []
-    changes: list[str] = []
-    for step in plan.steps:
+
+    def amend(step: Step) -> tuple[Step, list[str]]:
         params = step.params
-        if step.action == "records" and params.get("compute") in TOTALS and params.get("fields"):
-            step = step.model_copy(update={"params": {**params, "fields": []}})
-            changes.append(
-                f"step '{step.id}' computes a {WORDS[str(params['compute'])]}, which has no "
-                "fields to pick"
-            )
-        steps.append(step)
-    return (plan.model_copy(update={"steps": steps}) if changes else plan), changes
+        total = params.get("compute")
+        if step.action != "records" or total not in TOTALS or not params.get("fields"):
+            return step, []
+        said = f"step '{step.id}' computes a {WORDS[str(total)]}, which has no fields to pick"
+        return step.model_copy(update={"params": {**params, "fields": []}}), [said]
+
+    return amend_each(plan, amend)
 
 
 def amend_one_number(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
@@ -234,19 +224,17 @@ def amend_one_number(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
     grouped by region again after a recalled per-region lesson."""
     if not one_number(goal):
         return plan, []
-    steps: list[Step] = []
-    changes: list[str] = []
-    for step in plan.steps:
+
+    def amend(step: Step) -> tuple[Step, list[str]]:
         params = step.params
         grouped = params.get("group_by") not in (None, "")
-        if step.action == "records" and params.get("compute") in TOTALS and grouped:
-            step = step.model_copy(update={"params": {**params, "group_by": None}})
-            changes.append(
-                f"step '{step.id}' computes one {WORDS[str(params['compute'])]}, not one per "
-                f"{params['group_by']}: the goal asks for the number"
-            )
-        steps.append(step)
-    return (plan.model_copy(update={"steps": steps}) if changes else plan), changes
+        if step.action != "records" or params.get("compute") not in TOTALS or not grouped:
+            return step, []
+        said = f"step '{step.id}' computes one {WORDS[str(params['compute'])]}, not one per "
+        said += f"{params['group_by']}: the goal asks for the number"
+        return step.model_copy(update={"params": {**params, "group_by": None}}), [said]
+
+    return amend_each(plan, amend)
 
 
 def _pins(condition: object, field: str) -> bool:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from pydantic import JsonValue
 
 from durable_agents.contracts import Plan, Step
+from durable_agents.workflows.amending import amend_each
 from durable_agents.workflows.deliverables import RESPONSE_KEYS
 from durable_agents.workflows.references import WHOLE_REFERENCE
 
@@ -44,12 +45,11 @@ def _amend_field_references(
 ) -> tuple[Plan, list[str]]:
     """The plan with each ``${steps.X.output<path>}`` that ``rewrite(X, path)`` gives a
     new reference for rewritten, and ``said(step id, old reference)`` for each change."""
-    steps: list[Step] = []
-    changes: list[str] = []
-    for step in plan.steps:
+
+    def amend(step: Step) -> tuple[Step, list[str]]:
         changed: list[str] = []
 
-        def sub(match: re.Match[str], changed: list[str] = changed) -> str:
+        def sub(match: re.Match[str]) -> str:
             new = rewrite(match["step"], match["path"])
             if new is None:
                 return match[0]
@@ -57,11 +57,11 @@ def _amend_field_references(
             return new
 
         params = _substituted(dict(step.params), sub)
-        if changed and isinstance(params, dict):
-            step = step.model_copy(update={"params": params})
-            changes += [said(step.id, ref) for ref in changed]
-        steps.append(step)
-    return (plan.model_copy(update={"steps": steps}) if changes else plan), changes
+        if not changed or not isinstance(params, dict):
+            return step, []
+        return step.model_copy(update={"params": params}), [said(step.id, r) for r in changed]
+
+    return amend_each(plan, amend)
 
 
 def amend_fields_of_values(plan: Plan, scalars: set[str]) -> tuple[Plan, list[str]]:
@@ -97,32 +97,26 @@ def amend_keys_of_records(plan: Plan, records: set[str]) -> tuple[Plan, list[str
     file_write, the 1.5B planner wrote the same step four times."""
     if not records:
         return plan, []
-    steps: list[Step] = []
-    changes: list[str] = []
-    for step in plan.steps:
+
+    def amend(step: Step) -> tuple[Step, list[str]]:
         source = step.params.get("input")
         found = WHOLE_REFERENCE.fullmatch(source.strip()) if isinstance(source, str) else None
         values = step.params.get("values")
         if (
-            step.action == "set_keys"
-            and found is not None
-            and found["step"] in records
-            and isinstance(values, dict)
-            and values
-            and all(key == value for key, value in values.items())
+            step.action != "set_keys"
+            or found is None
+            or found["step"] not in records
+            or not isinstance(values, dict)
+            or not values
+            or any(key != value for key, value in values.items())
         ):
-            params: dict[str, JsonValue] = {
-                "input": source,
-                "compute": "rows",
-                "fields": list(values),
-            }
-            step = step.model_copy(update={"action": "records", "params": params})
-            changes.append(
-                f"step '{step.id}' keeps the fields {', '.join(values)} of each record of "
-                f"{found['step']} (records, not set_keys: that changes one object)"
-            )
-        steps.append(step)
-    return (plan.model_copy(update={"steps": steps}) if changes else plan), changes
+            return step, []
+        params: dict[str, JsonValue] = {"input": source, "compute": "rows", "fields": list(values)}
+        said = f"step '{step.id}' keeps the fields {', '.join(values)} of each record of "
+        said += f"{found['step']} (records, not set_keys: that changes one object)"
+        return step.model_copy(update={"action": "records", "params": params}), [said]
+
+    return amend_each(plan, amend)
 
 
 def amend_fields_of_responses(plan: Plan, responses: set[str]) -> tuple[Plan, list[str]]:
@@ -152,14 +146,14 @@ def amend_written_results(plan: Plan, queries: set[str]) -> tuple[Plan, list[str
     truncated, status}, and a file of "the customers" means the rows. Measured
     (sql_select): "save them as JSON to out/big_customers.json" wrote the wrapper; the
     reviewer accepted it."""
-    steps: list[Step] = []
-    changes: list[str] = []
-    for step in plan.steps:
+
+    def amend(step: Step) -> tuple[Step, list[str]]:
         content = step.params.get("content") if step.action == "file_write" else None
         found = WHOLE_REFERENCE.fullmatch(content.strip()) if isinstance(content, str) else None
-        if found is not None and found["step"] in queries:
-            rows = f"${{steps.{found['step']}.output.rows}}"
-            step = step.model_copy(update={"params": {**step.params, "content": rows}})
-            changes.append(f"step '{step.id}' writes the rows of {found['step']}")
-        steps.append(step)
-    return (plan.model_copy(update={"steps": steps}) if changes else plan), changes
+        if found is None or found["step"] not in queries:
+            return step, []
+        rows = f"${{steps.{found['step']}.output.rows}}"
+        said = f"step '{step.id}' writes the rows of {found['step']}"
+        return step.model_copy(update={"params": {**step.params, "content": rows}}), [said]
+
+    return amend_each(plan, amend)

@@ -3,6 +3,9 @@ plan version that keeps finished steps."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from functools import partial
+
 from temporalio import workflow
 
 from durable_agents.contracts import (
@@ -167,31 +170,29 @@ def _amended_references(
     """Before the checks (which would refuse the repeated step): references to a field
     of a kept step's single-value output read the value itself, set_keys naming the
     fields of a kept step's records keeps those fields, a field of an HTTP response is
-    read from its body, a file of a query's result holds its rows, and a file that was
-    not there gives way to the goal's own JSON, and a summary of a text gets a word budget."""
-    outputs = {step_id: run.steps[step_id].output for step_id in kept}
-    said: list[str] = []
-    responses = {s.id for s in [*plan.steps, *kept.values()] if s.action == "http_request"}
-    amended, changes = amend_fields_of_responses(plan, responses)
-    if changes and workflow.patched(BODY_FIELDS_READ):
-        plan, said = amended, [*said, *changes]
-    amended, changes = amend_fields_of_values(plan, scalar_outputs(outputs))
-    if changes and workflow.patched(VALUES_READ_WHOLE):
-        plan, said = amended, [*said, *changes]
-    amended, changes = amend_keys_of_records(plan, record_outputs(outputs))
-    if changes and workflow.patched(RECORD_KEYS_KEPT):
-        plan, said = amended, [*said, *changes]
-    queries = {s.id for s in [*plan.steps, *kept.values()] if s.action == "sql_query"}
-    amended, changes = amend_written_results(plan, queries)
-    if changes and workflow.patched(ROWS_WRITTEN):
-        plan, said = amended, [*said, *changes]
-    amended, changes = amend_missing_reads(run.input.goal, plan, run.state.hopeless)
-    if changes and workflow.patched(QUOTED_DATA_USED):
-        plan, said = amended, [*said, *changes]
+    read from its body, a file of a query's result holds its rows, a file that was not
+    there gives way to the goal's own JSON, and a summary of a read text gets a word
+    budget."""
+    goal, outputs = run.input.goal, {step_id: run.steps[step_id].output for step_id in kept}
+
+    def of(action: str, plan: Plan) -> set[str]:
+        return {s.id for s in [*plan.steps, *kept.values()] if s.action == action}
+
     words = text_words(run.state.text_words, kept.values(), outputs)
-    amended, changes = amend_summary_budgets(run.input.goal, plan, words, kept.values())
-    if changes and workflow.patched(SUMMARIES_BUDGETED):
-        plan, said = amended, [*said, *changes]
+    plan, said = _applied(
+        plan,
+        (
+            (lambda p: amend_fields_of_responses(p, of("http_request", p)), BODY_FIELDS_READ),
+            (lambda p: amend_fields_of_values(p, scalar_outputs(outputs)), VALUES_READ_WHOLE),
+            (lambda p: amend_keys_of_records(p, record_outputs(outputs)), RECORD_KEYS_KEPT),
+            (lambda p: amend_written_results(p, of("sql_query", p)), ROWS_WRITTEN),
+            (lambda p: amend_missing_reads(goal, p, run.state.hopeless), QUOTED_DATA_USED),
+            (
+                lambda p: amend_summary_budgets(goal, p, words, kept.values()),
+                SUMMARIES_BUDGETED,
+            ),
+        ),
+    )
     if not said:
         return plan, reason
     workflow.logger.info("Plan amended: %s", "; ".join(said))
@@ -202,7 +203,6 @@ def _amended(goal: str, plan: Plan, reason: str) -> tuple[Plan, str]:
     """The plan with what the goal itself settles set right (the kind of total, the
     grouping, records where a total was fed to records), each behind its patch; the plan
     version's reason says what changed."""
-    said: list[str] = []
     amends = (
         (amend_chained_records, CHAINED_AMENDED),  # first: an inner count is no total
         (amend_totals, TOTALS_AMENDED),
@@ -212,14 +212,24 @@ def _amended(goal: str, plan: Plan, reason: str) -> tuple[Plan, str]:
         (amend_self_filtered_lists, LISTS_UNPINNED),
         (amend_fields_of_totals, TOTAL_FIELDS_DROPPED),
     )
-    for amend, patch in amends:
-        amended, changes = amend(goal, plan)
-        if changes and workflow.patched(patch):
-            plan, said = amended, [*said, *changes]
+    plan, said = _applied(plan, [(partial(amend, goal), patch) for amend, patch in amends])
     if not said:
         return plan, reason
     workflow.logger.info("Plan amended from the goal: %s", "; ".join(said))
     return plan, f"{reason} (amended from the goal: {'; '.join(said)})"
+
+
+def _applied(
+    plan: Plan, amends: Iterable[tuple[Callable[[Plan], tuple[Plan, list[str]]], str]]
+) -> tuple[Plan, list[str]]:
+    """The plan through each amend in turn, each kept only behind its own patch (asked
+    only when it changes something, as runs recorded it), and what changed."""
+    said: list[str] = []
+    for amend, patch in amends:
+        amended, changes = amend(plan)
+        if changes and workflow.patched(patch):
+            plan, said = amended, [*said, *changes]
+    return plan, said
 
 
 def adopt(run: Run, plan: Plan, reason: str, kept: dict[str, Step]) -> None:

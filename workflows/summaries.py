@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from durable_agents.contracts import Plan, Step
+from durable_agents.workflows.amending import amend_each
 from durable_agents.workflows.references import WHOLE_REFERENCE
 
 SUMMARY = re.compile(r"\bsummar", re.IGNORECASE)
@@ -48,21 +49,19 @@ def amend_summary_budgets(
         for step in [*kept, *plan.steps]
         if step.action == "file_read" and isinstance(path := step.params.get("path"), str)
     }
-    steps, changes = [], []
-    for step in plan.steps:
+
+    def amend(step: Step) -> tuple[Step, list[str]]:
         prompt = step.params.get("prompt")
         found = WHOLE_REFERENCE.finditer(prompt) if isinstance(prompt, str) else iter(())
         sources = [reads[m["step"]] for m in found if m["step"] in reads]
         counted = [words[path] for path in sources if path in words]
         if step.action != "llm" or not counted or "Use at most" in str(prompt):
-            steps.append(step)
-            continue
+            return step, []
         total = sum(counted)
         limit = max(MIN_WORDS, total // 2)
         budget = _BUDGET.format(limit=limit, words=total)
         params = {**step.params, "prompt": f"{prompt}\n\n{budget}"}
-        steps.append(step.model_copy(update={"params": params}))
-        changes.append(f"step '{step.id}' summarizes in at most {limit} words")
-    if not changes:
-        return plan, []
-    return plan.model_copy(update={"steps": steps}), changes
+        said = f"step '{step.id}' summarizes in at most {limit} words"
+        return step.model_copy(update={"params": params}), [said]
+
+    return amend_each(plan, amend)
