@@ -13,7 +13,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer
 
-from durable_agents.contracts import PendingApproval, Plan, RunInput, RunResult
+from durable_agents.contracts import (
+    ApprovalDecision,
+    PendingApproval,
+    Plan,
+    RunInput,
+    RunResult,
+)
 from durable_agents.contracts.tools import LIST_TOOLS
 from durable_agents.workflows.agent import AgentWorkflow
 
@@ -86,6 +92,25 @@ async def pending_approval(
                 if pending.step_id == step_id:
                     return pending
             await asyncio.sleep(0.05)
+
+
+async def run_to_end(
+    client: Client,
+    task_queue: str,
+    workspace: Path,
+    *,
+    approve: tuple[str, ...] = (),
+    **fields: Any,
+) -> RunResult:
+    """Start a run (``fields`` as for ``start``), approve each step of ``approve`` in turn
+    when it waits, and return the run's result once its history replays."""
+    handle = await start(client, task_queue, workspace, **fields)
+    for step_id in approve:
+        await pending_approval(handle, step_id)
+        await handle.signal(AgentWorkflow.approve, ApprovalDecision(step_id=step_id))
+    result = await handle.result()
+    await assert_replays(handle)
+    return result
 
 
 async def run_failure(handle: WorkflowHandle[AgentWorkflow, RunResult]) -> ApplicationError:
