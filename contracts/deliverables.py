@@ -57,6 +57,9 @@ class Deliverable(BaseModel):
         default="any", description="Every value of an object (or item of a list) is this"
     )
     keys: list[str] = Field(default_factory=list, description="An object has these keys")
+    items: int | None = Field(
+        default=None, ge=0, description="A list of exactly this many items (a conversion)"
+    )
 
     def file_format(self) -> DeliverableFormat:
         return self.format if self.format is not None else format_by_extension(self.path)
@@ -69,6 +72,7 @@ class Deliverable(BaseModel):
             or self.where
             or self.value_type != "any"
             or self.keys
+            or self.items is not None
         )
 
 

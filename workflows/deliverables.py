@@ -131,6 +131,12 @@ def _problems(deliverable: Deliverable, inspected: Inspected) -> list[str]:
         else:
             problems.append(f"{path} should hold a JSON {deliverable.shape}, not {_kind(content)}")
         return problems
+    counted = deliverable.items
+    if counted is not None and isinstance(content, list) and len(content) != counted:
+        problems.append(
+            f"{path} holds {len(content)} items; the goal converts {counted} records, and a "
+            "conversion keeps every one: write the rows as read"
+        )
     if deliverable.item_fields or deliverable.where:
         problems += _item_problems(deliverable, content)
     if deliverable.value_type != "any":

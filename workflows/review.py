@@ -34,6 +34,7 @@ from durable_agents.workflows.completion import (
     written_files,
     written_named_files,
 )
+from durable_agents.workflows.conversions import as_conversion, converted_file, rows_read
 from durable_agents.workflows.deliverables import check, deliverables_for
 from durable_agents.workflows.digest import summarize_sinks
 from durable_agents.workflows.intent import asked_total, unfiltered_values, wrong_totals
@@ -52,6 +53,7 @@ NAMED_WRITTEN = "named-written-v1"  # workflow.patched id: goal-named files the 
 PER_GROUP_CHECKED = "per-group-v1"  # workflow.patched id: "per region" files hold per-group values
 ONE_NUMBER_CHECKED = "one-number-v1"  # workflow.patched id: "the number" files hold a number
 LIST_CHECKED = "list-asked-v1"  # workflow.patched id: "as a JSON array" files hold a list
+CONVERSIONS_CHECKED = "conversions-checked-v1"  # workflow.patched id: every record converted
 FILTERS_CHECKED = "named-values-filtered-v1"  # patch id: totals keep the records the goal names
 FILTERS_PRECISE = "named-values-filtered-v2"  # patch id: ...and a file's path is no filter
 INSPECT_TIMEOUT = timedelta(seconds=30)
@@ -107,6 +109,10 @@ async def review_round(run: Run, spending: Spending) -> Review:
     deliverables = deliverables_for(
         run.input.goal, stated, per, data, sentences, more, number, listed
     )
+    source = converted_file(run.input.goal)
+    rows = rows_read(source, state.steps.values(), state.definitions) if source else None
+    if source and rows and workflow.patched(CONVERSIONS_CHECKED):
+        deliverables = [as_conversion(d, source, rows) for d in deliverables]
     if deliverables and workflow.patched(DELIVERABLES_CHECKED):
         run.checks = await _read_back(run, deliverables)
         if asked_total(run.input.goal) and workflow.patched(TOTALS_CHECKED):
