@@ -53,9 +53,37 @@ class Performer(Protocol):
     ) -> ActionResult: ...
 
 
+WAITS_BUDGETED = "waits-within-wall-budget-v1"  # workflow.patched id: no wait outlives it
+
+
+def _wall_left(kit: Performer) -> timedelta | None:
+    """What is left of the run's wall-clock budget, or None without one. Measured (eval
+    drop_table, memory on): a planned wait_for_event of 3600 s held a run of a 10-minute
+    budget for an hour, since the budget was checked only before steps and LLM calls."""
+    limit = kit.run.state.budget.max_wall_seconds
+    if limit is None or not workflow.patched(WAITS_BUDGETED):
+        return None
+    return timedelta(seconds=max(limit - kit.spending.spent().seconds, 0.001))
+
+
+def _outlasted(what: str, kit: Performer) -> CallFailed:
+    """The wait stopped when the budget ran out: the re-plan's budget check then asks for
+    more time (or fails the run), as for any spent limit."""
+    limit = kit.run.state.budget.max_wall_seconds
+    return CallFailed(
+        f"WallBudgetSpent: {what} outlasts the run's wall-clock budget ({limit:g} s); it "
+        "stopped when the budget ran out",
+        for_good=False,
+    )
+
+
 async def wait(kit: Performer, step: Step, item: int | None, params: WaitParams) -> ActionResult:
-    """A durable timer."""
-    await workflow.sleep(timedelta(seconds=params.seconds), summary=step.title)
+    """A durable timer, never past the run's wall-clock budget."""
+    wanted, left = timedelta(seconds=params.seconds), _wall_left(kit)
+    if left is not None and left < wanted:
+        await workflow.sleep(left, summary=step.title)
+        raise _outlasted(f"the wait of {params.seconds:g} s", kit)
+    await workflow.sleep(wanted, summary=step.title)
     return ActionResult(output={"waited_seconds": params.seconds})
 
 
@@ -65,7 +93,9 @@ async def wait_for_event(
     """Take the oldest unclaimed event of that name, waiting (a durable timer) for one."""
     run, name = kit.run, params.event
     events = run.state.events
-    deadline = workflow.now() + timedelta(seconds=params.timeout_seconds)
+    wanted, left = timedelta(seconds=params.timeout_seconds), _wall_left(kit)
+    cut = left is not None and left < wanted
+    deadline = workflow.now() + (left if left is not None and cut else wanted)
     run.awaited.append(name)
     run.show()
     timed_out = False
@@ -80,6 +110,8 @@ async def wait_for_event(
             timed_out = True
     run.awaited.remove(name)
     run.show()
+    if not events.get(name) and cut:
+        raise _outlasted(f"waiting {params.timeout_seconds:g} s for event {name!r}", kit)
     if not events.get(name):
         raise CallFailed(
             f"EventTimeout: no event {name!r} arrived within {params.timeout_seconds:g} s",

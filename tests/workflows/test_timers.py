@@ -9,7 +9,7 @@ from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from durable_agents.contracts import Policy
+from durable_agents.contracts import Budget, Policy
 from tests.workflows.runs import activity_types, assert_replays, plan, replace_file_plan, start
 
 
@@ -40,4 +40,39 @@ async def test_a_rate_limit_spaces_calls_a_minute_apart(
     gaps = [(finishes[n + 1] - finishes[n]).total_seconds() for n in range(2)]
     assert all(gap >= 59 for gap in gaps), gaps
     assert await activity_types(handle) == ["file_list"] * 3
+    await assert_replays(handle)
+
+
+@pytest.mark.parametrize(
+    ("step", "said"),
+    [
+        ({"action": "wait", "params": {"seconds": 3600}}, "the wait of 3600 s"),
+        (
+            {"action": "wait_for_event", "params": {"event": "go", "timeout_seconds": 3600}},
+            "waiting 3600 s for event 'go'",
+        ),
+    ],
+)
+async def test_no_wait_outlives_the_runs_wall_clock_budget(
+    skipping_env: WorkflowEnvironment,
+    task_queue: str,
+    workspace: Path,
+    skipping_worker: Worker,
+    step: dict[str, object],
+    said: str,
+) -> None:
+    """Measured: a planned wait_for_event of an hour held a run of a 10-minute budget."""
+    budget = Budget(max_wall_seconds=600, on_exhausted="fail")
+    given = plan({"id": "hold", **step})
+    handle = await start(
+        skipping_env.client, task_queue, workspace, plan=given, review=False, budget=budget
+    )
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    assert f"WallBudgetSpent: {said} outlasts the run's wall-clock budget (600 s)" in str(
+        failed.value.cause
+    )
+    description = await handle.describe()
+    assert description.close_time is not None and description.start_time is not None
+    assert (description.close_time - description.start_time).total_seconds() < 700
     await assert_replays(handle)
