@@ -22,7 +22,12 @@ async def heartbeating(
 ) -> AsyncIterator[None]:
     """Heartbeat every ``every`` seconds until the block ends; a cancel raises inside it.
     ``details`` gives what each beat carries (progress a person can see in the Web UI's
-    pending activities and in ``starter.py``'s progress)."""
+    pending activities and in ``starter.py``'s progress). A local activity (an llm step of
+    a run with ``local_llm_steps``) cannot heartbeat: the server does not know it, and
+    every beat would be refused as an unknown activity, so it beats not at all."""
+    if activity.info().is_local:
+        yield
+        return
 
     async def beat() -> None:
         while True:

@@ -5,8 +5,9 @@ a tuned dev server:
 - chain: N cheap steps, each passing the previous output on (per-step engine cost);
 - fan-out: W independent LLM-bound steps of L seconds each (makespan).
 
-Engines: this project (AgentWorkflow, a plan of ``transform`` steps / ``llm`` steps), raw
-Temporal activities, DBOS Transact (PostgreSQL system database) and LangGraph with the
+Engines: this project (AgentWorkflow, a plan of ``transform`` steps / ``llm`` steps; in
+the fan-out also with ``local_llm_steps``, llm steps as local activities), raw Temporal
+activities, DBOS Transact (PostgreSQL system database) and LangGraph with the
 PostgreSQL checkpointer (durability "sync": every step saved before the next starts, as
 the others do). CPU is this process's (the workers'); the servers are other processes.
 
@@ -40,6 +41,7 @@ from temporalio.worker import Worker
 
 POSTGRES = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 LATENCY = 0.5
+LOCAL = "this project, local llm"  # the fan-out with RunInput.local_llm_steps
 llm: AsyncOpenAI | None = None  # the peers' model client (set in main)
 
 
@@ -222,13 +224,15 @@ async def main(count: int, width: int, repeats: int) -> None:
         }
         fans: dict[str, Callable[[], Runner]] = {
             "this project": lambda: lambda: run_plan(client, queue, fan_plan, max_parallel=64),
+            LOCAL: lambda: (
+                lambda: run_plan(client, queue, fan_plan, max_parallel=64, local_llm_steps=True)
+            ),
             "raw Temporal": lambda: raw(RawFanOut.run, width),
             "DBOS": lambda: lambda: dbos_fan_out(width),
             "LangGraph+PG": lambda: graph_run(fan_graph, {"answers": []}),
         }
-        for name, make in chains.items():  # warm up: connections, caches, first compiles
+        for make in [*chains.values(), *fans.values()]:  # warm up: connections, caches
             await make()()
-            await fans[name]()()
         for _ in range(repeats):
             for name, make in chains.items():
                 chain_rows.setdefault(name, []).append(await timed(make()))
@@ -258,17 +262,16 @@ def report(
         print(f"  this project / {peer}: {statistics.median(ratios):.2f}x (median per rep)")
     print()
     print(f"fan-out of {width} LLM-bound steps of {LATENCY} s, {repeats} repetitions")
-    print(f"{'engine':<14} {'s min  median     max':>27}")
+    print(f"{'engine':<26} {'s min  median     max':>27}")
     for name, rows in fan_rows.items():
-        print(f"{name:<14} {spread([w for w, _ in rows], 1)}")
+        print(f"{name:<26} {spread([w for w, _ in rows], 1)}")
     best = min(
-        (name for name in fan_rows if name != "this project"),
+        (name for name in fan_rows if not name.startswith("this project")),
         key=lambda name: statistics.median(w for w, _ in fan_rows[name]),
     )
-    ratios = [
-        a / b for (a, _), (b, _) in zip(fan_rows["this project"], fan_rows[best], strict=True)
-    ]
-    print(f"  this project / best peer ({best}): {statistics.median(ratios):.2f}x")
+    for ours in ("this project", LOCAL):
+        ratios = [a / b for (a, _), (b, _) in zip(fan_rows[ours], fan_rows[best], strict=True)]
+        print(f"  {ours} / best peer ({best}): {statistics.median(ratios):.2f}x")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,12 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         "--max-parallel", type=int, default=4, help="calls (steps, foreach items) run at once"
     )
     parser.add_argument(
+        "--local-llm-steps",
+        action="store_true",
+        help="run llm steps as local activities: wide fan-outs to a fast provider finish "
+        "sooner, but those steps show no live progress and share the workflow worker",
+    )
+    parser.add_argument(
         "--review",
         action=argparse.BooleanOptionalAction,
         default=None,

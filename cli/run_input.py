@@ -124,6 +124,7 @@ def build_input(args: argparse.Namespace, example_api: str | None = None) -> Run
             plan=plan,
             review=review,
             max_parallel=args.max_parallel,
+            local_llm_steps=args.local_llm_steps,
             policy=policy,
             budget=budget,
             compensate=args.compensate,

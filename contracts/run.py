@@ -112,6 +112,12 @@ class RunInput(BaseModel):
         "steps), whose worker limits them separately so a slow model cannot take the "
         "slots HTTP/SQL/file work needs; None: the run's own task queue",
     )
+    local_llm_steps: bool = Field(
+        default=False,
+        description="Run llm steps as local activities on the workflow's worker: no task "
+        "queue round trip per call (wide fan-outs to a fast provider finish sooner), but "
+        "no live progress, no heartbeats and no separate LLM queue for them",
+    )
 
 
 class RunEvent(BaseModel):

@@ -19,7 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from durable_agents.cli import main
 from durable_agents.cli.app import parse_args
 from durable_agents.cli.manifest import PROMPTS, catalog_version
-from durable_agents.cli.run_input import read_goal
+from durable_agents.cli.run_input import build_input, read_goal
 from durable_agents.runtime import devserver
 from tests.scripted_llm import ScriptedLlm
 from tests.workflows.runs import DEMO_PLAN
@@ -243,6 +243,12 @@ def test_run_options_may_follow_the_command() -> None:
     )
     before = parse_args(["--workflow-id", "first", "retry", "RUN"])
     assert before.workflow_id == "first" and before.yes is False
+
+
+def test_llm_steps_are_local_activities_only_when_asked(tmp_path: Path) -> None:
+    given = ["--goal", "Ask three questions", "--workspace", str(tmp_path)]
+    assert build_input(parse_args(given)).local_llm_steps is False
+    assert build_input(parse_args([*given, "--local-llm-steps"])).local_llm_steps is True
 
 
 @pytest.mark.parametrize("command", [["status"], ["report"], ["watch"], ["approve", "x"]])

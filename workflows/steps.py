@@ -197,16 +197,24 @@ class StepRunner:
         spec = with_step_limits(self.run.actions[step.action], step)
         await self._respect_rate_limit(step.action)
         label = step.id if item is None else f"{step.id}[{item}]"
+        summary = f"{label}: {step.title}"
         if spec.pure and workflow.patched(PURE_LOCAL):
-            return await self._pure_call(spec, step.id, params, f"{label}: {step.title}")
+            bare = ActionContext(  # a pure action needs neither the policy nor an approval
+                run_id=workflow.info().workflow_id,
+                step_id=step.id,
+                workspace=self.run.input.workspace,
+            )
+            return await self._local_call(spec, bare, params, summary)
         context = self.action_context(step.id, approved=approved)
+        if spec.uses_llm and self.run.input.local_llm_steps:
+            return await self._local_call(spec, context, params, summary)
         while True:
             try:
                 return await self.action_activity(
                     spec,
                     context,
                     params,
-                    f"{label}: {step.title}",
+                    summary,
                     task_queue=self.run.input.llm_task_queue if spec.uses_llm else None,
                     # a cancelled run ends once its calls have really stopped
                     cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -225,17 +233,13 @@ class StepRunner:
                     continue
                 raise call_failed(exc, spec.retry_policy) from None
 
-    async def _pure_call(
-        self, spec: ActionSpec, step_id: str, params: ActionParams, summary: str
+    @staticmethod
+    async def _local_call(
+        spec: ActionSpec, context: ActionContext, params: ActionParams, summary: str
     ) -> ActionResult:
-        """A pure action as a local activity: its result is a marker in history (replay
-        and resume read it), without a task queue round trip per call; it needs neither
-        the policy nor an approval, so its context is the bare minimum."""
-        context = ActionContext(
-            run_id=workflow.info().workflow_id,
-            step_id=step_id,
-            workspace=self.run.input.workspace,
-        )
+        """An action as a local activity: its result is a marker in history (replay and
+        resume read it), without a task queue round trip per call. Pure actions always
+        run so; llm steps when the run asks (``RunInput.local_llm_steps``)."""
         try:
             result: ActionResult = await workflow.execute_local_activity(
                 spec.name,

@@ -307,6 +307,27 @@ async def test_a_streamed_answer_heartbeats_the_tokens_written_so_far(
     assert scripted_llm.requests[0]["stream"] is True
 
 
+async def test_an_llm_step_run_as_a_local_activity_does_not_heartbeat(
+    scripted_llm: ScriptedLlm,
+) -> None:
+    """A local activity is unknown to the server: each beat would be refused (measured:
+    a warning per beat per step in the worker's log, with local_llm_steps)."""
+    settings = Settings(
+        openai_base_url=scripted_llm.base_url, openai_api_key="sk-test", model="m", llm_stream=True
+    )
+    provider = LlmProvider(settings)
+    _opened.append(provider)
+    scripted_llm.queue("llm", "an answer")
+    beats: list[object] = []
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, is_local=True)
+    env.on_heartbeat = lambda *details: beats.append(details)
+    context = ActionContext(run_id="r", step_id="ask", workspace="/tmp")
+    result = await env.run(LlmActivities(provider).llm, context, LlmParams(prompt="q"))
+    assert result.output == "an answer"
+    assert beats == []
+
+
 def test_an_expert_planner_states_deliverables_and_they_reach_the_plan() -> None:
     expert, basic = plan_schema(step_options=True), plan_schema(step_options=False)
     assert "deliverables" in expert["properties"] and "deliverables" not in basic["properties"]
