@@ -26,6 +26,7 @@ from durable_agents.contracts.action_spec import ActionParams, ActionSpec
 from durable_agents.contracts.deliverables import Deliverable
 from durable_agents.contracts.plan import STEP_ID_PATTERN, OnFailure
 from durable_agents.contracts.tools import ToolSpec
+from durable_agents.workflows.digest import ERRORS_MET
 
 # Bounds a schema-constrained model must respect, so a degenerate generation that repeats
 # a step or a phrase (measured with the 1.5B model) ends instead of running to max_tokens.
@@ -255,8 +256,12 @@ def plan_messages(request: PlanRequest, step_options: bool = False) -> list[dict
             "Steps that failed (change their params or approach; do not repeat them as is):\n"
             + _steps_block(request.failed_steps)
         )
-    worked = [lesson for lesson in request.lessons if lesson.startswith("succeeded")]
-    failed = [lesson for lesson in request.lessons if not lesson.startswith("succeeded")]
+    # an example shows what worked; the errors its run met on the way are not part of it
+    # (measured: "failed: where region == \"North\" ..." in a succeeded run's lesson was
+    # planned again as a step of the example, by a goal that asked for every record)
+    succeeded = [lesson for lesson in request.lessons if lesson.startswith("succeeded")]
+    worked = [lesson.split(f". {ERRORS_MET}")[0] for lesson in succeeded]
+    failed = [lesson for lesson in request.lessons if lesson not in succeeded]
     if worked:
         user.append(
             "Plans that worked for similar goals (examples: follow this goal's own files, "

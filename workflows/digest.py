@@ -104,6 +104,9 @@ def event_details(workflow_id: str, name: str) -> str:
 LESSON_CHARS = 1500
 
 
+ERRORS_MET = "failed: "  # starts the part of a lesson that lists the errors met
+
+
 def lesson_text(
     outcome: str, summary: str, steps: list[StepState], superseded: list[StepState]
 ) -> str:
@@ -116,6 +119,6 @@ def lesson_text(
         parts.append("worked: " + " -> ".join(f"{s.action} ({s.title})" for s in worked))
     if failed:
         parts.append(
-            "failed: " + "; ".join(f"{s.action}: {s.error[:150]}" for s in failed if s.error)
+            ERRORS_MET + "; ".join(f"{s.action}: {s.error[:150]}" for s in failed if s.error)
         )
     return ". ".join(parts)[:LESSON_CHARS]

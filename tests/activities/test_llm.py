@@ -24,10 +24,12 @@ from durable_agents.contracts import (
     ReviewRequest,
     Step,
     StepDigest,
+    StepState,
 )
 from durable_agents.contracts.actions import LlmParams
 from durable_agents.runtime.llm_provider import LlmProvider
 from durable_agents.runtime.settings import Settings
+from durable_agents.workflows.digest import lesson_text
 from tests.scripted_llm import Fault, ScriptedLlm, ToolCalls
 
 PLAN = {
@@ -233,6 +235,21 @@ def test_the_planner_sees_successes_as_examples_and_failures_as_warnings() -> No
     assert "never copy their steps" in warnings and failed in warnings
     alone = plan_messages(PlanRequest(goal="totals"))[1]["content"]
     assert "similar goals" not in alone
+
+
+def test_an_example_shows_what_worked_not_the_errors_its_run_met() -> None:
+    """Measured: 'failed: records: where region == "North" ...' in a succeeded run's lesson
+    was planned again, as if part of the example, by a goal asking for every record."""
+    steps = [
+        StepState(id="r", title="Read", action="file_read", plan_version=1, status="succeeded"),
+        StepState(
+            id="n", title="North", action="records", plan_version=1, status="failed", error="x"
+        ),
+    ]
+    lesson = "succeeded run for 'convert': " + lesson_text("succeeded", "done", steps, [])
+    assert lesson.endswith("worked: file_read (Read). failed: records: x")
+    user = plan_messages(PlanRequest(goal="convert", lessons=[lesson]))[1]["content"]
+    assert "worked: file_read (Read)" in user and "records: x" not in user
 
 
 def test_the_planner_sees_the_inputs_right_after_the_goal() -> None:
