@@ -24,9 +24,9 @@ from durable_agents.contracts import (
 )
 from durable_agents.contracts.action_spec import ActionParams, ActionSpec
 from durable_agents.contracts.deliverables import Deliverable
+from durable_agents.contracts.llm import ERRORS_MET
 from durable_agents.contracts.plan import STEP_ID_PATTERN, OnFailure
 from durable_agents.contracts.tools import ToolSpec
-from durable_agents.workflows.digest import ERRORS_MET
 
 # Bounds a schema-constrained model must respect, so a degenerate generation that repeats
 # a step or a phrase (measured with the 1.5B model) ends instead of running to max_tokens.

@@ -206,6 +206,9 @@ class AgentTurn(BaseModel):
     usage: Usage
 
 
+ERRORS_MET = "failed: "  # starts the part of a lesson text that lists the errors met
+
+
 class Lesson(BaseModel):
     """What one finished run learned, kept for runs with similar goals (cross-run memory)."""
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 
 from pydantic import JsonValue
 
-from durable_agents.contracts.llm import StepDigest
+from durable_agents.contracts.llm import ERRORS_MET, StepDigest
 from durable_agents.contracts.plan import Step
 from durable_agents.contracts.policy import PendingApproval
 from durable_agents.contracts.run import StepState, StepStatus
@@ -102,9 +102,6 @@ def event_details(workflow_id: str, name: str) -> str:
 
 
 LESSON_CHARS = 1500
-
-
-ERRORS_MET = "failed: "  # starts the part of a lesson that lists the errors met
 
 
 def lesson_text(
