@@ -248,7 +248,7 @@ def _pins(condition: object, field: str) -> bool:
 _MAX_ROWS_READ = 1000  # rows of a source looked at for the values the goal names
 
 
-def _records_of(output: object) -> list[dict[str, object]]:
+def records_of(output: object) -> list[dict[str, object]]:
     """The records in a recorded output: a list of objects (a CSV or JSON file as read)
     or an HTTP response's body."""
     if isinstance(output, dict) and "body" in output:
@@ -310,7 +310,7 @@ def unfiltered_values(
     grouped = {str(definitions[s].params.get("group_by") or "") for s in totals}
     named: dict[tuple[str, str], None] = {}
     for step_id in sorted(lineage):
-        for row in _records_of(outputs.get(step_id)):
+        for row in records_of(outputs.get(step_id)):
             for field, value in row.items():
                 if (
                     isinstance(value, str)

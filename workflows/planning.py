@@ -21,6 +21,7 @@ from durable_agents.contracts import (
 from durable_agents.contracts.run import WorkflowActivity
 from durable_agents.rules.policy import blocked_steps, limit_problems
 from durable_agents.workflows.budgets import FOR_LLM_CALL
+from durable_agents.workflows.filtered_lists import amend_unasked_fields
 from durable_agents.workflows.gate import judges_undo
 from durable_agents.workflows.intent import (
     amend_chained_records,
@@ -66,6 +67,7 @@ PLACEHOLDERS_REFUSED = "placeholders-refused-v1"  # workflow.patched id: no api.
 ROWS_WRITTEN = "query-rows-written-v1"  # workflow.patched id: a file of a query's rows
 QUOTED_DATA_USED = "quoted-data-used-v1"  # workflow.patched id: the goal's JSON, not a lost file
 SUMMARIES_BUDGETED = "summary-words-budgeted-v1"  # workflow.patched id: half the text's words
+UNASKED_FIELDS_KEPT = "unasked-fields-kept-v1"  # workflow.patched id: records, not their ids
 
 
 def given_plan_problems(run: Run, plan: Plan) -> list[str]:
@@ -201,7 +203,8 @@ def _amended_references(
 
 def _amended(goal: str, plan: Plan, reason: str) -> tuple[Plan, str]:
     """The plan with what the goal itself settles set right (the kind of total, the
-    grouping, records where a total was fed to records), each behind its patch; the plan
+    grouping, records where a total was fed to records, whole records where the goal
+    names none of the fields picked), each behind its patch; the plan
     version's reason says what changed."""
     amends = (
         (amend_chained_records, CHAINED_AMENDED),  # first: an inner count is no total
@@ -211,6 +214,7 @@ def _amended(goal: str, plan: Plan, reason: str) -> tuple[Plan, str]:
         (amend_one_number, ONE_NUMBER_AMENDED),
         (amend_self_filtered_lists, LISTS_UNPINNED),
         (amend_fields_of_totals, TOTAL_FIELDS_DROPPED),
+        (amend_unasked_fields, UNASKED_FIELDS_KEPT),
     )
     plan, said = _applied(plan, [(partial(amend, goal), patch) for amend, patch in amends])
     if not said:

@@ -37,6 +37,7 @@ from durable_agents.workflows.completion import (
 from durable_agents.workflows.conversions import as_conversion, converted_file, rows_read
 from durable_agents.workflows.deliverables import check, deliverables_for
 from durable_agents.workflows.digest import summarize_sinks
+from durable_agents.workflows.filtered_lists import as_filtered, named_filter
 from durable_agents.workflows.intent import asked_total, unfiltered_values, wrong_totals
 from durable_agents.workflows.run import Run
 from durable_agents.workflows.spending import Spending
@@ -54,6 +55,7 @@ PER_GROUP_CHECKED = "per-group-v1"  # workflow.patched id: "per region" files ho
 ONE_NUMBER_CHECKED = "one-number-v1"  # workflow.patched id: "the number" files hold a number
 LIST_CHECKED = "list-asked-v1"  # workflow.patched id: "as a JSON array" files hold a list
 CONVERSIONS_CHECKED = "conversions-checked-v1"  # workflow.patched id: every record converted
+FILTERED_LISTS_CHECKED = "filtered-lists-checked-v1"  # workflow.patched id: each item is named
 FILTERS_CHECKED = "named-values-filtered-v1"  # patch id: totals keep the records the goal names
 FILTERS_PRECISE = "named-values-filtered-v2"  # patch id: ...and a file's path is no filter
 INSPECT_TIMEOUT = timedelta(seconds=30)
@@ -113,6 +115,7 @@ async def review_round(run: Run, spending: Spending) -> Review:
     rows = rows_read(source, state.steps.values(), state.definitions) if source else None
     if source and rows and workflow.patched(CONVERSIONS_CHECKED):
         deliverables = [as_conversion(d, source, rows) for d in deliverables]
+    deliverables = _filtered(run, deliverables)
     if deliverables and workflow.patched(DELIVERABLES_CHECKED):
         run.checks = await _read_back(run, deliverables)
         if asked_total(run.input.goal) and workflow.patched(TOTALS_CHECKED):
@@ -156,6 +159,17 @@ async def review_round(run: Run, spending: Spending) -> Review:
     )
     spending.charge(outcome.usage)
     return outcome.review
+
+
+def _filtered(run: Run, deliverables: list[Deliverable]) -> list[Deliverable]:
+    """The deliverables of a goal that keeps records by a value ("whose city is Paris"),
+    each item checked for it (``workflows.filtered_lists``)."""
+    found = named_filter(run.input.goal, run.state.steps.values(), run.state.definitions)
+    if found is None:
+        return deliverables
+    filtered = [as_filtered(d, *found) for d in deliverables]
+    changed = filtered != deliverables
+    return filtered if changed and workflow.patched(FILTERED_LISTS_CHECKED) else deliverables
 
 
 async def _read_back(run: Run, deliverables: list[Deliverable]) -> list[DeliverableCheck]:

@@ -1,0 +1,156 @@
+"""A list the goal filters holds the records it names, each with the value it names."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from durable_agents.contracts import Plan, Review, Step, StepState, StepStatus
+from durable_agents.workflows.deliverables import check, deliverables_for
+from durable_agents.workflows.filtered_lists import (
+    amend_unasked_fields,
+    as_filtered,
+    mentions,
+    named_filter,
+)
+from tests.fake_llm import FakeLlm
+from tests.workflows.deliverable_plans import inspected
+from tests.workflows.runs import plan, run_to_end
+
+USERS = [
+    {"id": 1, "name": "Ann", "city": "Paris"},
+    {"id": 2, "name": "Bo", "city": "Rome"},
+    {"id": 3, "name": "Cy", "city": "Paris"},
+]
+PARIS_USERS = [user for user in USERS if user["city"] == "Paris"]
+GOAL = (
+    "Read data/users.json, keep only those whose city is Paris, and save them as a JSON "
+    "array to out/paris.json"
+)
+
+
+def test_a_field_is_named_as_a_word_or_its_plural() -> None:
+    assert mentions("Write just the names of the users", "name")
+    assert mentions("Count the users per city", "city")
+    assert mentions("list the cities", "city")
+    assert mentions("the order id of each", "order_id")
+    assert not mentions("keep only those whose city is Paris", "id")
+    assert not mentions("the users at /users/1", "user_id")
+
+
+def users_plan(fields: list[str], content: str = "${steps.keep.output}") -> Plan:
+    where = [{"field": "city", "op": "==", "value": "Paris"}]
+    keep = {"input": "${steps.read.output}", "where": where, "fields": fields}
+    return plan(
+        {"id": "read", "action": "file_read", "params": {"path": "data/users.json"}},
+        {"id": "keep", "action": "records", "params": keep},
+        {
+            "id": "write",
+            "action": "file_write",
+            "params": {"path": "out/paris.json", "content": content},
+        },
+    )
+
+
+def test_a_pick_of_fields_the_goal_never_names_keeps_whole_records() -> None:
+    """Measured (fetch_paris, memory on): fields ["id"] for "keep only those whose city is
+    Paris"; the file held ids and passed as a list."""
+    amended, changes = amend_unasked_fields(GOAL, users_plan(["id"]))
+    assert amended.steps[1].params["fields"] == []
+    assert changes == [
+        "step 'keep' keeps whole records: the goal names none of the fields ['id']"
+    ]
+    names = "Write just the names of the users in Paris, as a JSON array, to out/paris.json"
+    assert amend_unasked_fields(names, users_plan(["name"]))[1] == []  # asked for
+    assert amend_unasked_fields(GOAL, users_plan([]))[1] == []  # nothing picked
+    counted = users_plan(["id"])
+    counted.steps[1].params["compute"] = "count"
+    assert amend_unasked_fields(GOAL, counted)[1] == []  # not records
+
+
+def read_state(output: object, action: str = "file_read") -> tuple[StepState, Step]:
+    state = StepState.model_validate(
+        {
+            "id": "read",
+            "title": "read",
+            "action": action,
+            "plan_version": 1,
+            "status": StepStatus.SUCCEEDED,
+            "output": output,
+        }
+    )
+    params = {"path": "data/users.json"} if action == "file_read" else {"url": "http://x"}
+    step = Step(id="read", title="read", action=action, params=params)
+    return state, step
+
+
+def filter_of(goal: str, output: object, action: str = "file_read") -> tuple[str, str] | None:
+    state, step = read_state(output, action)
+    return named_filter(goal, [state], {"read": step})
+
+
+def test_the_goal_filters_by_a_value_of_a_field_it_names() -> None:
+    assert filter_of(GOAL, USERS) == ("city", "Paris")
+    assert filter_of(GOAL, {"status": 200, "body": USERS}, "http_request") == ("city", "Paris")
+    assert filter_of(GOAL, {"rows": USERS, "row_count": 3}, "sql_query") == ("city", "Paris")
+    lower = "keep the users whose city is paris as a JSON array in out/p.json"
+    assert filter_of(lower, USERS) == ("city", "Paris")  # the data's spelling
+    # none of these keeps whole records holding the value named
+    assert filter_of("keep the users who are not in the city Paris", USERS) is None
+    assert filter_of("keep the users whose city is Paris or Rome", USERS) is None
+    assert filter_of("the names of the users whose city is Paris", USERS) is None
+    assert filter_of("count the users whose city is Paris", USERS) is None
+    assert filter_of("keep the users from Paris", USERS) is None  # no field named
+    assert filter_of("In data/users.json, change the city Paris to Lyon", USERS) is None
+    state, step = read_state(USERS)
+    failed = state.model_copy(update={"status": StepStatus.FAILED})
+    assert named_filter(GOAL, [failed], {"read": step}) is None
+
+
+def test_each_item_of_a_filtered_list_has_the_value_named() -> None:
+    (paris,) = deliverables_for(GOAL, [], listed=True)
+    filtered = as_filtered(paris, "city", "Paris")
+    assert filtered.where == {"city": "Paris"}
+    ids = check(filtered, inspected([{"id": 1}, {"id": 3}]))
+    assert ids.problems == [
+        'out/paris.json: 2 of 2 items do not have city == "Paris" (item 0 has null, item 1 '
+        "has null)"
+    ]
+    assert check(filtered, inspected(PARIS_USERS)).passed
+    text = deliverables_for("... and write a note to out/paris.txt", [])[0]
+    assert as_filtered(text, "city", "Paris") == text  # text has no items
+    counted = paris.model_copy(update={"shape": "number"})
+    assert as_filtered(counted, "city", "Paris") == counted
+
+
+async def test_ids_of_the_kept_records_are_amended_into_the_records(
+    client: Client, task_queue: str, workspace: Path, fake_llm: FakeLlm, agent_worker: Worker
+) -> None:
+    (workspace / "data/users.json").write_text(json.dumps(USERS))
+    fake_llm.plans.append(users_plan(["id"]))
+    fake_llm.reviews.append(Review(verdict="done", answer="the Paris users are saved"))
+    result = await run_to_end(client, task_queue, workspace, goal=GOAL)
+    assert result.status == "succeeded", result.error
+    assert json.loads((workspace / "out/paris.json").read_text()) == PARIS_USERS
+    assert "keeps whole records" in result.plans[0].reason
+    assert result.deliverables[0].content_checked
+
+
+async def test_a_list_missing_the_value_named_goes_back_to_the_planner(
+    client: Client, task_queue: str, workspace: Path, fake_llm: FakeLlm, agent_worker: Worker
+) -> None:
+    """The false success measured on fetch_paris, made by a write the amend cannot see."""
+    (workspace / "data/users.json").write_text(json.dumps(USERS))
+    fake_llm.plans.append(users_plan([], content='[{"id": 1}, {"id": 3}]'))
+    fake_llm.plans.append(users_plan([]))
+    fake_llm.reviews.append(Review(verdict="done", answer="the Paris users are saved"))
+    # the new plan replaces the run's own file
+    result = await run_to_end(client, task_queue, workspace, goal=GOAL, approve=("write",))
+    feedback = fake_llm.plan_requests[1].feedback or ""
+    assert 'do not have city == "Paris"' in feedback
+    assert len(fake_llm.review_requests) == 1  # the reviewer never saw the ids
+    assert result.status == "succeeded", result.error
+    assert json.loads((workspace / "out/paris.json").read_text()) == PARIS_USERS
