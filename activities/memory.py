@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Sequence
+from datetime import datetime
 
 from temporalio import activity
 
@@ -101,6 +103,37 @@ class MemoryActivities:
         relevant = [pair for pair in scored if pair[0] >= RELEVANT]
         relevant.sort(key=lambda pair: -pair[0])  # stable: ties keep the search's order
         return [lesson for _, lesson in relevant[: request.limit]]
+
+    async def stored(self, limit: int, goal: str | None = None) -> list[StoredLesson]:
+        """The newest lessons, or those whose goal contains ``goal`` (for a person:
+        ``starter.py memory``); not an activity."""
+        await self._ensure_table()
+        pool = await self._sql.pool()
+        rows = await pool.fetch(
+            f"""SELECT workflow_id, goal, outcome, lesson, created_at FROM {self._table}
+                WHERE $1::text IS NULL OR strpos(lower(goal), lower($1)) > 0
+                ORDER BY created_at DESC, workflow_id LIMIT $2""",
+            goal,
+            limit,
+        )
+        return [StoredLesson(**dict(row)) for row in rows]
+
+    async def forget(self, workflow_ids: Sequence[str]) -> list[str]:
+        """Delete these runs' lessons (a misleading one: a false success, a stale API);
+        the ids that had one. Not an activity: a person decides."""
+        await self._ensure_table()
+        pool = await self._sql.pool()
+        rows = await pool.fetch(
+            f"DELETE FROM {self._table} WHERE workflow_id = ANY($1::text[]) RETURNING workflow_id",
+            list(workflow_ids),
+        )
+        return sorted(str(row["workflow_id"]) for row in rows)
+
+
+class StoredLesson(Lesson):
+    """A lesson as stored, with when."""
+
+    created_at: datetime
 
 
 # Words that say how a goal is done or where, not what it is about: two goals sharing only

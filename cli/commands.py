@@ -16,6 +16,7 @@ from durable_agents.cli import (
     control,
     inspection,
     listing,
+    memory,
     schedules,
     server,
     start,
@@ -176,6 +177,13 @@ COMMANDS = (
         synopsis="create|list|pause|unpause|trigger|delete [NAME]",
         add_arguments=schedules.add_arguments,
         handler=schedules.schedule,
+    ),
+    Command(
+        name="memory",
+        help="the lessons cross-run memory keeps (list), or remove misleading ones (forget)",
+        synopsis="list [--goal TEXT] [--full] | forget RUN...",
+        add_arguments=memory.add_arguments,
+        handler=memory.memory,
     ),
 )
 BY_NAME = {command.name: command for command in COMMANDS}

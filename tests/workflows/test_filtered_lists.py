@@ -60,9 +60,7 @@ def test_a_pick_of_fields_the_goal_never_names_keeps_whole_records() -> None:
     Paris"; the file held ids and passed as a list."""
     amended, changes = amend_unasked_fields(GOAL, users_plan(["id"]))
     assert amended.steps[1].params["fields"] == []
-    assert changes == [
-        "step 'keep' keeps whole records: the goal names none of the fields ['id']"
-    ]
+    assert changes == ["step 'keep' keeps whole records: the goal names none of the fields ['id']"]
     names = "Write just the names of the users in Paris, as a JSON array, to out/paris.json"
     assert amend_unasked_fields(names, users_plan(["name"]))[1] == []  # asked for
     assert amend_unasked_fields(GOAL, users_plan([]))[1] == []  # nothing picked
