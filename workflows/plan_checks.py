@@ -238,6 +238,24 @@ def placeholder_requests(plan: Plan, goal: str) -> list[str]:
     return problems
 
 
+def overlong_waits(plan: Plan, seconds_left: float) -> list[str]:
+    """``wait`` steps longer than what is left of the run's wall-clock budget: each could
+    only end the run when the budget runs out, after the steps before it ran for nothing.
+    (``wait_for_event`` may get its event early; it is cut at the budget instead.)"""
+    problems = []
+    for step in plan.steps:
+        seconds = step.params.get("seconds") if step.action == "wait" else None
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            continue  # a reference, or no wait: its value is checked when it runs
+        if seconds > seconds_left:
+            problems.append(
+                f"step '{step.id}' waits {seconds:g} s, but the run has {seconds_left:.0f} s "
+                "of its wall-clock budget left: wait less, or run the goal with a larger "
+                "budget (--max-minutes)"
+            )
+    return problems
+
+
 def fingerprint(step: Step) -> str:
     """What a step would do (action, params, condition), independent of its id and title."""
     return json.dumps([step.action, step.params, step.when], sort_keys=True)

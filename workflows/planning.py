@@ -42,6 +42,7 @@ from durable_agents.workflows.kept_outputs import (
 )
 from durable_agents.workflows.plan_checks import (
     nesting_problems,
+    overlong_waits,
     placeholder_requests,
     repeated_failures,
     step_dependencies,
@@ -67,6 +68,7 @@ PLACEHOLDERS_REFUSED = "placeholders-refused-v1"  # workflow.patched id: no api.
 ROWS_WRITTEN = "query-rows-written-v1"  # workflow.patched id: a file of a query's rows
 QUOTED_DATA_USED = "quoted-data-used-v1"  # workflow.patched id: the goal's JSON, not a lost file
 SUMMARIES_BUDGETED = "summary-words-budgeted-v1"  # workflow.patched id: half the text's words
+WAITS_FIT_BUDGET = "waits-fit-budget-v1"  # workflow.patched id: no wait past the wall budget
 UNASKED_FIELDS_KEPT = "unasked-fields-kept-v1"  # workflow.patched id: records, not their ids
 
 
@@ -133,6 +135,7 @@ async def make_plan(run: Run, spending: Spending, request: PlanRequest, reason: 
             or nesting_problems(fresh, run.input.depth)
             or repeated_failures(fresh, state.hopeless)
             or _placeholders(fresh, run.input.goal)
+            or _overlong_waits(run, spending, fresh)
             or limit_problems(fresh, run.input.policy, run.actions)
             or (
                 blocked := blocked_steps(
@@ -159,6 +162,14 @@ async def make_plan(run: Run, spending: Spending, request: PlanRequest, reason: 
     raise run.failure(
         f"no valid plan after {attempts} attempts: " + "; ".join(errors), "InvalidPlan"
     )
+
+
+def _overlong_waits(run: Run, spending: Spending, plan: Plan) -> list[str]:
+    limit = run.state.budget.max_wall_seconds
+    if limit is None:
+        return []
+    found = overlong_waits(plan, max(limit - spending.spent().seconds, 0.0))
+    return found if found and workflow.patched(WAITS_FIT_BUDGET) else []
 
 
 def _placeholders(plan: Plan, goal: str) -> list[str]:
