@@ -13,7 +13,8 @@ from opentelemetry.trace import StatusCode
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from durable_agents.activities.llm import LlmActivities, _with_full_references
+from durable_agents.activities.llm import LlmActivities
+from durable_agents.activities.plan_answers import with_full_references
 from durable_agents.activities.prompts import plan_messages, plan_schema
 from durable_agents.contracts import (
     ActionContext,
@@ -402,7 +403,7 @@ def test_a_reference_without_steps_prefix_is_written_out() -> None:
             ]
         }
     )
-    plan = _with_full_references(drafted, finished={"read"})
+    plan = with_full_references(drafted, finished={"read"})
     save = plan.steps[1]
     assert save.params["content"] == (
         "Name: ${steps.lookup_user.output.body.name} (${steps.read.output})"
