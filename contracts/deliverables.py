@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, JsonValue
 
 DeliverableFormat = Literal["json", "csv", "text"]
-Shape = Literal["any", "list", "object", "number", "string", "collection"]
+Shape = Literal["any", "list", "object", "number", "string", "collection", "total"]
 ValueType = Literal["any", "number", "string", "object"]
 SHOWN_CHARS = 2000  # of a deliverable's content, for the reviewer and the planner
 
@@ -32,7 +32,8 @@ class Deliverable(BaseModel):
     shape: Shape = Field(
         default="any",
         description="JSON: list, object, number or string at the top; collection: a list "
-        "or an object (one value per group), not a single value",
+        "or an object (one value per group), not a single value; total: one number, alone "
+        'or as the one value of an object or list ({"count": 12})',
     )
     per: str | None = Field(
         default=None, description="What the goal asks one value for (per region): for messages"

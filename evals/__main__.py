@@ -5,7 +5,8 @@ workspace, against the local API this command starts and the PostgreSQL at
 DATABASE_URL; then its outcome is checked. Per goal it prints achieved / failed (exit
 non-zero, honest) / FALSE SUCCESS (exit 0, wrong outcome), time and tokens, then totals,
 and writes them to evals/results.json (results-memory.json with ``--memory on``). With
-no LLM configured the embedded model runs.
+no LLM configured the embedded model runs, and its speed on this machine is measured
+first (``evals.calibrate``): times of different days compare only next to it.
 """
 
 from __future__ import annotations
@@ -123,8 +124,34 @@ async def run_goal(goal: Goal, api: EvalApi, db: asyncpg.Connection, memory: boo
 API_PORT = 8731
 
 
+def model_speed() -> dict[str, float] | None:
+    """The embedded model's speed on this machine now (``evals.calibrate``, in its own
+    process), or None with a configured provider or on trouble (said on stderr)."""
+    if os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_KEY"):
+        return None
+    done = subprocess.run(
+        [sys.executable, "-m", "evals.calibrate"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    try:
+        speed: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        print(f"warning: no model speed measured: {done.stderr.strip()[-300:]}", file=sys.stderr)
+        return None
+    print(
+        f"model speed: reads {speed['prompt_tokens_per_second']:g} tokens/s, writes "
+        f"{speed['written_tokens_per_second']:g} tokens/s",
+        flush=True,
+    )
+    return speed
+
+
 async def main(names: list[str], memory: bool, api_port: int = API_PORT) -> int:
     goals = [g for g in GOALS if not names or g.name in names]
+    speed = model_speed()
     try:
         api = EvalApi(port=api_port).start()
     except OSError as exc:
@@ -175,6 +202,7 @@ async def main(names: list[str], memory: bool, api_port: int = API_PORT) -> int:
                 "memory": memory,
                 "totals": counts,
                 "median_seconds": median,
+                "model_speed": speed,
                 "goals": [asdict(o) for o in outcomes],
             },
             indent=2,

@@ -9,7 +9,7 @@ import shutil
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -92,9 +92,11 @@ async def running_worker(
     fake_llm: FakeLlm,
     actions: Sequence[CustomAction[Any]] = (),
     mcp: McpTools | None = None,
+    extra: Sequence[Callable[..., Any]] = (),
 ) -> AsyncIterator[Worker]:
-    """A worker with the real actions (and ``actions``, custom ones, and ``mcp``'s tools)
-    and the LLM activities faked by name."""
+    """A worker with the real actions (and ``actions``, custom ones, ``mcp``'s tools and
+    ``extra`` activities, such as a scripted ``llm`` action) and the LLM activities faked
+    by name."""
     sql = SqlActions(DATABASE_URL)
     memory = MemoryActivities(sql, MEMORY_TABLE)
     async with httpx.AsyncClient() as http_client:
@@ -113,6 +115,7 @@ async def running_worker(
                     memory.remember,
                     memory.recall,
                     *Toolbox(actions, mcp).activities,
+                    *extra,
                 ],
                 activity_executor=pool,
                 interceptors=[ArtifactInterceptor(ArtifactStore(ARTIFACTS))],

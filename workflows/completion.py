@@ -38,18 +38,22 @@ def promised_files(goal: str) -> list[str]:
 _NAMED_PATH = re.compile(r"(?<![\w/.:-])[`'\"]?(?P<path>(?:[\w-]+/)*[\w-]+\.[A-Za-z0-9]{1,5})\b")
 
 
+def named_paths(goal: str) -> list[str]:
+    """Every workspace path the goal names (read or written), normalised, in order."""
+    found: list[str] = []
+    for match in _NAMED_PATH.finditer(goal):
+        path = posixpath.normpath(match.group("path"))
+        if path not in found:
+            found.append(path)
+    return found
+
+
 def written_named_files(goal: str, written: Iterable[str]) -> list[str]:
     """Files the goal names that the run wrote, in order of mention, beyond those it asks
     to be written in so many words: "list the regions as a JSON array in out/r.json" has
     no "write ... to" (measured: an empty list there passed unchecked)."""
-    done = set(written)
-    promised = promised_files(goal)
-    found: list[str] = []
-    for match in _NAMED_PATH.finditer(goal):
-        path = posixpath.normpath(match.group("path"))
-        if path in done and path not in promised and path not in found:
-            found.append(path)
-    return found
+    done, promised = set(written), promised_files(goal)
+    return [path for path in named_paths(goal) if path in done and path not in promised]
 
 
 _PER_GROUP = re.compile(

@@ -36,6 +36,7 @@ def deliverables_for(
     written: Iterable[str] = (),
     number: bool = False,
     listed: bool = False,
+    total: bool = False,
 ) -> list[Deliverable]:
     """What the run must produce: the plan's deliverables, and every file the goal names;
     with ``per`` (the goal asks for a result per group), a goal-named JSON file must hold
@@ -43,7 +44,9 @@ def deliverables_for(
     hold a whole HTTP response unless the goal speaks of headers or status; ``written``:
     more goal-named files the run wrote, checked the same way; ``number``: the goal asks
     for one number, so a goal-named JSON file holds a number; ``listed``: the goal asks for
-    a list, so a goal-named JSON file holds a list."""
+    a list, so a goal-named JSON file holds a list; ``total``: the goal asks for one count,
+    sum or average, so a goal-named JSON file holds that number (alone or as the one value
+    of an object or list)."""
     found: dict[str, Deliverable] = {}
     for deliverable in stated:
         path = posixpath.normpath(deliverable.path)
@@ -59,6 +62,8 @@ def deliverables_for(
             named = named.model_copy(update={"shape": "number"})
         elif listed and per is None and named.file_format() == "json":
             named = named.model_copy(update={"shape": "list"})
+        elif total and per is None and named.file_format() == "json":
+            named = named.model_copy(update={"shape": "total"})
         if sentences is not None and named.file_format() == "text":
             named = named.model_copy(update={"max_sentences": sentences})
         found.setdefault(path, named)
@@ -127,6 +132,11 @@ def _problems(deliverable: Deliverable, inspected: Inspected) -> list[str]:
             problems.append(
                 f"{path} holds {_kind(content)}, but the goal asks for a result {per}: one "
                 f"value for each (a JSON object or list): set {group} in the records step"
+            )
+        elif deliverable.shape == "total":
+            problems.append(
+                f"{path} holds {_kind(content)}, but the goal asks for one number: write the "
+                'number alone (e.g. 12) or as the one value of an object (e.g. {"count": 12})'
             )
         else:
             problems.append(f"{path} should hold a JSON {deliverable.shape}, not {_kind(content)}")
@@ -213,6 +223,12 @@ def _has_shape(content: JsonValue, shape: str) -> bool:
 
 
 def _is(value: JsonValue, kind: str) -> bool:
+    if kind == "total":  # 12, {"count": 12} or [12]
+        if isinstance(value, dict) and len(value) == 1:
+            (value,) = value.values()
+        elif isinstance(value, list) and len(value) == 1:
+            (value,) = value
+        return _is(value, "number")
     if kind == "collection":
         return isinstance(value, list | dict)
     if kind == "number":

@@ -15,7 +15,13 @@ from collections.abc import Mapping
 
 from durable_agents.contracts import Plan, Step
 from durable_agents.workflows.amending import amend_each
-from durable_agents.workflows.completion import asks_list, one_number, per_group
+from durable_agents.workflows.completion import (
+    asks_list,
+    named_paths,
+    one_number,
+    per_group,
+    promised_files,
+)
 from durable_agents.workflows.plan_checks import steps_read
 from durable_agents.workflows.references import STEP_REFERENCE, WHOLE_REFERENCE, iter_strings
 
@@ -41,6 +47,22 @@ def asked_total(goal: str) -> str | None:
     """The one kind of total the goal asks for, or None (none, or several)."""
     found = [name for name, pattern in ASKED.items() if pattern.search(goal)]
     return found[0] if len(found) == 1 else None
+
+
+ONE_TOTALS = frozenset({"count", "sum", "average"})  # "the 3 highest" sorts: no max asked
+
+
+def one_total(goal: str) -> bool:
+    """Whether the goal asks for one count, sum or average (not one per group, not a list,
+    not "the number", which is checked as such) and names one JSON file, the one it asks
+    to be written: that file holds one number. Measured: "write the count to
+    out/count.json" was judged by the reviewer alone, whatever the file held."""
+    if asked_total(goal) not in ONE_TOTALS or per_group(goal) is not None:
+        return False
+    if asks_list(goal) or one_number(goal):
+        return False
+    named = [path for path in named_paths(goal) if path.lower().endswith(".json")]
+    return len(named) == 1 and named[0] in promised_files(goal)
 
 
 def wrong_totals(

@@ -38,7 +38,12 @@ from durable_agents.workflows.conversions import as_conversion, converted_file, 
 from durable_agents.workflows.deliverables import check, deliverables_for
 from durable_agents.workflows.digest import summarize_sinks
 from durable_agents.workflows.filtered_lists import as_filtered, named_filter
-from durable_agents.workflows.intent import asked_total, unfiltered_values, wrong_totals
+from durable_agents.workflows.intent import (
+    asked_total,
+    one_total,
+    unfiltered_values,
+    wrong_totals,
+)
 from durable_agents.workflows.run import Run
 from durable_agents.workflows.spending import Spending
 from durable_agents.workflows.summaries import SUMMARY
@@ -55,6 +60,7 @@ PER_GROUP_CHECKED = "per-group-v1"  # workflow.patched id: "per region" files ho
 ONE_NUMBER_CHECKED = "one-number-v1"  # workflow.patched id: "the number" files hold a number
 LIST_CHECKED = "list-asked-v1"  # workflow.patched id: "as a JSON array" files hold a list
 CONVERSIONS_CHECKED = "conversions-checked-v1"  # workflow.patched id: every record converted
+ONE_TOTAL_CHECKED = "one-total-v1"  # workflow.patched id: "write the count" files hold one number
 FILTERED_LISTS_CHECKED = "filtered-lists-checked-v1"  # workflow.patched id: each item is named
 FILTERS_CHECKED = "named-values-filtered-v1"  # patch id: totals keep the records the goal names
 FILTERS_PRECISE = "named-values-filtered-v2"  # patch id: ...and a file's path is no filter
@@ -108,8 +114,9 @@ async def review_round(run: Run, spending: Spending) -> Review:
     more = more if more and workflow.patched(NAMED_WRITTEN) else []
     number = one_number(run.input.goal) and workflow.patched(ONE_NUMBER_CHECKED)
     listed = asks_list(run.input.goal) and workflow.patched(LIST_CHECKED)
+    total = one_total(run.input.goal) and workflow.patched(ONE_TOTAL_CHECKED)
     deliverables = deliverables_for(
-        run.input.goal, stated, per, data, sentences, more, number, listed
+        run.input.goal, stated, per, data, sentences, more, number, listed, total
     )
     source = converted_file(run.input.goal)
     rows = rows_read(source, state.steps.values(), state.definitions) if source else None

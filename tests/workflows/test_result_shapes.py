@@ -17,6 +17,7 @@ from durable_agents.workflows.intent import (
     amend_one_number,
     amend_per_group,
     amend_self_filtered_lists,
+    one_total,
 )
 from tests.fake_llm import FakeLlm
 from tests.workflows.deliverable_plans import PARIS, inspected
@@ -299,3 +300,55 @@ async def test_distinct_values_of_a_pinned_field_list_every_value(
     assert result.status == "succeeded"
     regions = json.loads((workspace / "out/regions.json").read_text())
     assert sorted(regions) == ["East", "North", "South", "West"]
+
+
+COUNT_GOAL = "Count the rows in data/sales.csv and write the count to out/count.json"
+
+
+def test_one_count_sum_or_average_asked_is_one_number() -> None:
+    assert one_total(COUNT_GOAL)
+    assert one_total("Write the total amount of the open orders to out/open.json")
+    assert not one_total("Count the users per city and write the counts to out/c.json")
+    assert not one_total("Write the 3 rows with the highest revenue to out/top3.json")  # a sort
+    assert not one_total("Count the Paris users and save them as a JSON array to out/p.json")
+    assert not one_total("Write the number of rows to out/n.json")  # "the number": checked so
+    two = "Write the big rows to out/big.json and their count to out/n.json"
+    assert not one_total(two)  # which file holds the count is not said
+    (count,) = deliverables_for(COUNT_GOAL, [], total=True)
+    assert count.shape == "total"
+    for held in (12, {"count": 12}, [12]):
+        assert check(count, inspected(held)).passed, held
+    rows = check(count, inspected([{"region": "North"}, {"region": "South"}]))
+    assert rows.problems == [
+        "out/count.json holds a list, but the goal asks for one number: write the number "
+        'alone (e.g. 12) or as the one value of an object (e.g. {"count": 12})'
+    ]
+    assert not check(count, inspected({"North": 3, "South": 9})).passed  # one per group
+    assert not check(count, inspected([{"count": 12}])).passed  # a query's rows, not the count
+
+
+async def test_rows_written_for_a_count_go_back_to_the_planner(
+    client: Client, task_queue: str, workspace: Path, fake_llm: FakeLlm, agent_worker: Worker
+) -> None:
+    """The reviewer alone judged "write the count" files; now the file holds one number."""
+    read = {"id": "read", "action": "file_read", "params": {"path": "data/sales.csv"}}
+
+    def write(content: str) -> dict[str, object]:
+        return {
+            "id": "write",
+            "action": "file_write",
+            "params": {"path": "out/count.json", "content": content},
+        }
+
+    counted = {"input": "${steps.read.output}", "compute": "count"}
+    count = {"id": "count", "action": "records", "params": counted}
+    fake_llm.plans.append(plan(read, write("${steps.read.output}")))
+    fake_llm.plans.append(plan(count, write("${steps.count.output}")))
+    fake_llm.reviews.append(Review(verdict="done", answer="12 rows"))
+    # the new plan replaces the run's own file
+    result = await run_to_end(client, task_queue, workspace, goal=COUNT_GOAL, approve=("write",))
+    assert "the goal asks for one number" in (fake_llm.plan_requests[1].feedback or "")
+    assert len(fake_llm.review_requests) == 1
+    assert result.status == "succeeded", result.error
+    assert json.loads((workspace / "out/count.json").read_text()) == 12
+    assert result.deliverables[0].content_checked

@@ -7,16 +7,11 @@ from pathlib import Path
 
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.worker import Worker
 
-from durable_agents.activities.files import file_read, file_write
-from durable_agents.activities.inspect import inspect
-from durable_agents.activities.look import LookActivities
-from durable_agents.activities.sql import SqlActions
 from durable_agents.contracts import ActionContext, ActionResult, Plan, Review
 from durable_agents.contracts.actions import LlmParams
-from durable_agents.workflows.agent import AgentWorkflow
 from durable_agents.workflows.summaries import amend_summary_budgets, text_words
+from tests.conftest import running_worker
 from tests.fake_llm import FakeLlm
 from tests.workflows.runs import assert_replays, plan, start
 
@@ -89,22 +84,7 @@ async def test_a_run_summarizing_a_file_asks_the_model_for_half_its_words(
 
     fake_llm.plans.append(plan(READ, SUMMARIZE, WRITE))
     fake_llm.reviews.append(Review(verdict="done", answer="summarized"))
-    sql = SqlActions(None)
-    worker = Worker(
-        client,
-        task_queue=task_queue,
-        workflows=[AgentWorkflow],
-        activities=[
-            fake_llm.plan,
-            fake_llm.review,
-            LookActivities(sql).look,
-            inspect,
-            file_read,
-            file_write,
-            llm,
-        ],
-    )
-    async with worker:
+    async with running_worker(client, task_queue, fake_llm, extra=[llm]):
         handle = await start(client, task_queue, workspace, goal=GOAL)
         result = await handle.result()
         await assert_replays(handle)
