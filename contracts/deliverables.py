@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, JsonValue
 DeliverableFormat = Literal["json", "csv", "text"]
 Shape = Literal["any", "list", "object", "number", "string", "collection", "total"]
 ValueType = Literal["any", "number", "string", "object"]
+BoundOp = Literal[">", ">=", "<", "<="]
 SHOWN_CHARS = 2000  # of a deliverable's content, for the reviewer and the planner
 
 
@@ -20,6 +21,14 @@ def format_by_extension(path: str) -> DeliverableFormat:
     if lowered.endswith(".json"):
         return "json"
     return "csv" if lowered.endswith(".csv") else "text"
+
+
+class Bound(BaseModel):
+    """A number every item of a list keeps to: ``field`` ``op`` ``value`` (revenue > 200)."""
+
+    field: str
+    op: BoundOp
+    value: float
 
 
 class Deliverable(BaseModel):
@@ -54,6 +63,10 @@ class Deliverable(BaseModel):
         default_factory=dict,
         description='Every item has these field values, e.g. {"city": "Paris"}',
     )
+    bounds: list[Bound] = Field(
+        default_factory=list,
+        description="Every item's field compares so with a number, e.g. revenue > 200",
+    )
     value_type: ValueType = Field(
         default="any", description="Every value of an object (or item of a list) is this"
     )
@@ -71,6 +84,7 @@ class Deliverable(BaseModel):
             self.shape != "any"
             or self.item_fields
             or self.where
+            or self.bounds
             or self.value_type != "any"
             or self.keys
             or self.items is not None

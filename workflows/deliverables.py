@@ -10,14 +10,16 @@ content, and the reviewer sees that content next to the goal.
 from __future__ import annotations
 
 import json
+import operator
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from pydantic import JsonValue
 
 from durable_agents.contracts.deliverables import (
     SHOWN_CHARS,
+    Bound,
     Deliverable,
     DeliverableCheck,
     Inspected,
@@ -25,6 +27,12 @@ from durable_agents.contracts.deliverables import (
 from durable_agents.workflows.completion import promised_files
 
 MAX_EXAMPLES = 3  # offending items quoted per problem
+COMPARE: dict[str, Callable[[float, float], bool]] = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+}
 
 
 def deliverables_for(
@@ -147,7 +155,7 @@ def _problems(deliverable: Deliverable, inspected: Inspected) -> list[str]:
             f"{path} holds {len(content)} items; the goal converts {counted} records, and a "
             "conversion keeps every one: write the rows as read"
         )
-    if deliverable.item_fields or deliverable.where:
+    if deliverable.item_fields or deliverable.where or deliverable.bounds:
         problems += _item_problems(deliverable, content)
     if deliverable.value_type != "any":
         problems += _value_problems(deliverable, content)
@@ -191,7 +199,33 @@ def _item_problems(deliverable: Deliverable, content: JsonValue) -> list[str]:
                 f"{path}: {len(wrong)} of {len(content)} items do not have "
                 f"{field} == {json.dumps(expected)} ({examples})"
             )
+    for bound in deliverable.bounds:
+        wrong = [
+            (index, item.get(bound.field) if isinstance(item, dict) else item)
+            for index, item in enumerate(content)
+            if not (isinstance(item, dict) and _within(item.get(bound.field), bound))
+        ]
+        if wrong:
+            examples = ", ".join(
+                f"item {index} has {json.dumps(actual)}" for index, actual in wrong[:MAX_EXAMPLES]
+            )
+            problems.append(
+                f"{path}: {len(wrong)} of {len(content)} items do not have "
+                f"{bound.field} {bound.op} {bound.value:g} ({examples})"
+            )
     return problems
+
+
+def _within(value: JsonValue, bound: Bound) -> bool:
+    """Whether a value (a number, or a CSV cell holding one) keeps to the bound."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return False
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    return COMPARE[bound.op](value, bound.value)
 
 
 def _value_problems(deliverable: Deliverable, content: JsonValue) -> list[str]:

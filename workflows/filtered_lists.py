@@ -1,5 +1,6 @@
 """A list the goal filters holds the records it names: "keep the users whose city is Paris
-and save them as a JSON array" writes users, each with city == Paris.
+and save them as a JSON array" writes users, each with city == Paris; "the rows with
+revenue above 200" writes rows, each with revenue > 200.
 
 Measured (fetch_paris, memory on, 2026-12-07): the 1.5B planner kept the Paris users but
 picked only their ids (``fields: ["id"]``); out/paris_api.json held ``[{"id": 1}, ...]``,
@@ -12,8 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
+from pydantic import JsonValue
+
 from durable_agents.contracts import Plan, Step, StepState, StepStatus
-from durable_agents.contracts.deliverables import Deliverable
+from durable_agents.contracts.deliverables import Bound, BoundOp, Deliverable
 from durable_agents.workflows.amending import amend_each
 from durable_agents.workflows.completion import edited_files, per_group
 from durable_agents.workflows.intent import asked_total, records_of
@@ -29,9 +32,7 @@ _KEEPS_RECORDS = frozenset({None, "", "rows"})  # records computes that return r
 def mentions(goal: str, field: str) -> bool:
     """Whether the goal names a field, as a word or its plural ("names" for ``name``;
     ``order_id`` as "order id")."""
-    stem = re.escape(field.lower()).replace("_", "[ _]")
-    plural = rf"{stem[:-1]}ies" if field.lower().endswith("y") else rf"{stem}e?s"
-    return re.search(rf"\b(?:{stem}|{plural})\b", goal, re.IGNORECASE) is not None
+    return re.search(rf"\b{_field_words(field)}\b", goal, re.IGNORECASE) is not None
 
 
 def amend_unasked_fields(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
@@ -62,35 +63,112 @@ def named_filter(
     Paris), found in the records the run read; None when the goal names none, several,
     a negation, an edit, a total, a grouping or another field of the records (its list
     then holds that field, not the records)."""
-    if _NEGATION.search(goal) or edited_files(goal):  # "set region North to Nord in ..."
+    if not _keeps_records(goal):
         return None
-    if asked_total(goal) is not None or per_group(goal) is not None:
-        return None
+    rows = _source_rows(states, definitions)
     named: dict[tuple[str, str], None] = {}
-    fields: set[str] = set()
+    for row in rows:
+        for field, value in row.items():
+            if _names_value(goal, value) and mentions(goal, field):
+                named[(field, str(value))] = None
+    if len(named) != 1:
+        return None
+    ((field, value),) = named
+    return None if _names_others(goal, rows, {field}) else (field, value)
+
+
+def named_bounds(
+    goal: str, states: Iterable[StepState], definitions: Mapping[str, Step]
+) -> list[Bound]:
+    """The numbers the goal keeps records by ("the rows with revenue above 200": revenue >
+    200), for numeric fields of the records the run read; none under the same conditions
+    as ``named_filter``."""
+    if not _keeps_records(goal):
+        return []
+    rows = _source_rows(states, definitions)
+    numeric = {field for row in rows for field, value in row.items() if _numeric(value)}
+    found: list[Bound] = []
+    for field in sorted(numeric):
+        for match in _bound_pattern(field).finditer(goal):
+            op = next(op for op, words in _BOUND_WORDS.items() if re.fullmatch(words, match["op"]))
+            found.append(Bound(field=field, op=op, value=float(match["value"])))
+    if not found or _names_others(goal, rows, {bound.field for bound in found}):
+        return []
+    return found
+
+
+def as_filtered(
+    deliverable: Deliverable, where: dict[str, JsonValue], bounds: list[Bound]
+) -> Deliverable:
+    """A JSON or CSV list deliverable of a filtering goal: every item has the values of
+    ``where`` and keeps to ``bounds``, where the deliverable states none of its own.
+    Deliverables of another shape or format are left as they are."""
+    if deliverable.shape not in ("any", "list"):
+        return deliverable
+    if deliverable.file_format() not in ("json", "csv"):
+        return deliverable
+    update: dict[str, object] = {}
+    if where and not deliverable.where:
+        update["where"] = where
+    if bounds and not deliverable.bounds:
+        update["bounds"] = bounds
+    return deliverable.model_copy(update=update) if update else deliverable
+
+
+_BOUND_WORDS: dict[BoundOp, str] = {  # "no more than" before "more than"
+    "<=": r"at\s+most|no\s+more\s+than",
+    ">=": r"at\s+least|no\s+less\s+than",
+    ">": r"above|over|greater\s+than|more\s+than|higher\s+than|larger\s+than|exceeding",
+    "<": r"below|under|less\s+than|lower\s+than|smaller\s+than",
+}
+
+
+def _bound_pattern(field: str) -> re.Pattern[str]:
+    """ "<field> [is] above <number>", the field as a word or its plural."""
+    ops = "|".join(_BOUND_WORDS.values())
+    return re.compile(
+        rf"\b{_field_words(field)}\s+(?:(?:is|are|was|of)\s+)?(?P<op>{ops})\s+\$?"
+        r"(?P<value>-?\d+(?:\.\d+)?)\b",
+        re.IGNORECASE,
+    )
+
+
+def _field_words(field: str) -> str:
+    """A pattern for a field as a word or its plural ("order_id" also as "order id")."""
+    stem = re.escape(field.lower()).replace("_", "[ _]")
+    plural = rf"{stem[:-1]}ies" if field.lower().endswith("y") else rf"{stem}e?s"
+    return rf"(?:{stem}|{plural})"
+
+
+def _keeps_records(goal: str) -> bool:
+    """Whether the goal could ask for records kept by a value: no negation, edit, total
+    or grouping (each changes what its file holds)."""
+    if _NEGATION.search(goal) or edited_files(goal):  # "set region North to Nord in ..."
+        return False
+    return asked_total(goal) is None and per_group(goal) is None
+
+
+def _source_rows(
+    states: Iterable[StepState], definitions: Mapping[str, Step]
+) -> list[dict[str, object]]:
+    """The records the run's succeeded reads, requests and queries returned."""
+    rows: list[dict[str, object]] = []
     for state in states:
         step = definitions.get(state.id)
         if step is None or step.action not in SOURCES or state.status is not StepStatus.SUCCEEDED:
             continue
-        for row in _rows(state.output):
-            fields.update(row)
-            for field, value in row.items():
-                if _names_value(goal, value) and mentions(goal, field):
-                    named[(field, str(value))] = None
-    if len(named) != 1:
-        return None
-    ((field, value),) = named
-    others = [other for other in fields if other != field and mentions(goal, other)]
-    return None if others else (field, value)
+        output = state.output
+        if isinstance(output, dict) and isinstance(output.get("rows"), list):
+            output = output["rows"]  # a query's result
+        rows += records_of(output)
+    return rows
 
 
-def as_filtered(deliverable: Deliverable, field: str, value: str) -> Deliverable:
-    """A JSON or CSV list deliverable of a filtering goal: every item has ``field ==
-    value``. Deliverables with another shape or filter are left as they are."""
-    shaped = deliverable.shape in ("any", "list") and not deliverable.where
-    if not shaped or deliverable.file_format() not in ("json", "csv"):
-        return deliverable
-    return deliverable.model_copy(update={"where": {field: value}})
+def _names_others(goal: str, rows: list[dict[str, object]], kept_by: set[str]) -> bool:
+    """Whether the goal names a field of the records beyond those it keeps them by: its
+    list then holds that field ("the names of the users in Paris"), not the records."""
+    fields = {field for row in rows for field in row}
+    return any(mentions(goal, field) for field in fields - kept_by)
 
 
 def _names_value(goal: str, value: object) -> bool:
@@ -100,8 +178,14 @@ def _names_value(goal: str, value: object) -> bool:
     return re.search(rf"\b{re.escape(value)}\b", goal, re.IGNORECASE) is not None
 
 
-def _rows(output: object) -> list[dict[str, object]]:
-    """The records in a recorded output, a query's rows included."""
-    if isinstance(output, dict) and isinstance(output.get("rows"), list):
-        output = output["rows"]
-    return records_of(output)
+def _numeric(value: object) -> bool:
+    """A number, or a CSV cell holding one."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return True
+    if not isinstance(value, str):
+        return False
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True

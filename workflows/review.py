@@ -37,7 +37,7 @@ from durable_agents.workflows.completion import (
 from durable_agents.workflows.conversions import as_conversion, converted_file, rows_read
 from durable_agents.workflows.deliverables import check, deliverables_for
 from durable_agents.workflows.digest import summarize_sinks
-from durable_agents.workflows.filtered_lists import as_filtered, named_filter
+from durable_agents.workflows.filtered_lists import as_filtered, named_bounds, named_filter
 from durable_agents.workflows.intent import (
     asked_total,
     one_total,
@@ -62,6 +62,7 @@ LIST_CHECKED = "list-asked-v1"  # workflow.patched id: "as a JSON array" files h
 CONVERSIONS_CHECKED = "conversions-checked-v1"  # workflow.patched id: every record converted
 ONE_TOTAL_CHECKED = "one-total-v1"  # workflow.patched id: "write the count" files hold one number
 FILTERED_LISTS_CHECKED = "filtered-lists-checked-v1"  # workflow.patched id: each item is named
+BOUNDED_LISTS_CHECKED = "bounded-lists-checked-v1"  # workflow.patched id: "revenue above 200"
 FILTERS_CHECKED = "named-values-filtered-v1"  # patch id: totals keep the records the goal names
 FILTERS_PRECISE = "named-values-filtered-v2"  # patch id: ...and a file's path is no filter
 INSPECT_TIMEOUT = timedelta(seconds=30)
@@ -169,14 +170,21 @@ async def review_round(run: Run, spending: Spending) -> Review:
 
 
 def _filtered(run: Run, deliverables: list[Deliverable]) -> list[Deliverable]:
-    """The deliverables of a goal that keeps records by a value ("whose city is Paris"),
-    each item checked for it (``workflows.filtered_lists``)."""
-    found = named_filter(run.input.goal, run.state.steps.values(), run.state.definitions)
-    if found is None:
-        return deliverables
-    filtered = [as_filtered(d, *found) for d in deliverables]
-    changed = filtered != deliverables
-    return filtered if changed and workflow.patched(FILTERED_LISTS_CHECKED) else deliverables
+    """The deliverables of a goal that keeps records by a value ("whose city is Paris") or
+    a number ("with revenue above 200"), each item checked for it
+    (``workflows.filtered_lists``)."""
+    states, definitions = run.state.steps.values(), run.state.definitions
+    found = named_filter(run.input.goal, states, definitions)
+    if found is not None:
+        filtered = [as_filtered(d, {found[0]: found[1]}, []) for d in deliverables]
+        if filtered != deliverables and workflow.patched(FILTERED_LISTS_CHECKED):
+            deliverables = filtered
+    bounds = named_bounds(run.input.goal, states, definitions)
+    if bounds:
+        bounded = [as_filtered(d, {}, bounds) for d in deliverables]
+        if bounded != deliverables and workflow.patched(BOUNDED_LISTS_CHECKED):
+            deliverables = bounded
+    return deliverables
 
 
 async def _read_back(run: Run, deliverables: list[Deliverable]) -> list[DeliverableCheck]:

@@ -9,11 +9,13 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from durable_agents.contracts import Plan, Review, Step, StepState, StepStatus
+from durable_agents.contracts.deliverables import Bound
 from durable_agents.workflows.deliverables import check, deliverables_for
 from durable_agents.workflows.filtered_lists import (
     amend_unasked_fields,
     as_filtered,
     mentions,
+    named_bounds,
     named_filter,
 )
 from tests.fake_llm import FakeLlm
@@ -110,7 +112,7 @@ def test_the_goal_filters_by_a_value_of_a_field_it_names() -> None:
 
 def test_each_item_of_a_filtered_list_has_the_value_named() -> None:
     (paris,) = deliverables_for(GOAL, [], listed=True)
-    filtered = as_filtered(paris, "city", "Paris")
+    filtered = as_filtered(paris, {"city": "Paris"}, [])
     assert filtered.where == {"city": "Paris"}
     ids = check(filtered, inspected([{"id": 1}, {"id": 3}]))
     assert ids.problems == [
@@ -119,9 +121,9 @@ def test_each_item_of_a_filtered_list_has_the_value_named() -> None:
     ]
     assert check(filtered, inspected(PARIS_USERS)).passed
     text = deliverables_for("... and write a note to out/paris.txt", [])[0]
-    assert as_filtered(text, "city", "Paris") == text  # text has no items
+    assert as_filtered(text, {"city": "Paris"}, []) == text  # text has no items
     counted = paris.model_copy(update={"shape": "number"})
-    assert as_filtered(counted, "city", "Paris") == counted
+    assert as_filtered(counted, {"city": "Paris"}, []) == counted
 
 
 async def test_ids_of_the_kept_records_are_amended_into_the_records(
@@ -152,3 +154,69 @@ async def test_a_list_missing_the_value_named_goes_back_to_the_planner(
     assert len(fake_llm.review_requests) == 1  # the reviewer never saw the ids
     assert result.status == "succeeded", result.error
     assert json.loads((workspace / "out/paris.json").read_text()) == PARIS_USERS
+
+
+SALES = [
+    {"region": "North", "product": "Widget", "revenue": "250.0"},
+    {"region": "South", "product": "Gadget", "revenue": "120.5"},
+]
+BIG = "Write the rows of data/sales.csv with revenue above 200 to out/big.csv"
+
+
+def bounds_of(goal: str, output: object = SALES) -> list[Bound]:
+    state, step = read_state(output)
+    return named_bounds(goal, [state], {"read": step})
+
+
+def test_the_goal_keeps_records_by_a_number_of_a_field_it_names() -> None:
+    assert bounds_of(BIG) == [Bound(field="revenue", op=">", value=200)]
+    assert bounds_of("the rows whose revenue is at least 99.5 as a JSON array in o.json") == [
+        Bound(field="revenue", op=">=", value=99.5)
+    ]
+    assert bounds_of("rows with revenue no more than 100 to out/s.json") == [
+        Bound(field="revenue", op="<=", value=100)
+    ]
+    customers = [{"customer": "acme", "amount": 150}]
+    sql = "Select the customers with an amount above 100 and save them as JSON to out/c.json"
+    assert bounds_of(sql, {"rows": customers, "row_count": 1}) == []  # names customer too
+    only = "Select the orders with an amount above 100 and save them as JSON to out/c.json"
+    assert bounds_of(only, {"rows": customers}) == [Bound(field="amount", op=">", value=100)]
+    assert bounds_of("the regions with revenue above 200") == []  # a field, not the rows
+    assert bounds_of("rows with revenue not above 200 to out/s.json") == []
+    assert bounds_of("the total revenue of rows with revenue above 200") == []  # a total
+    assert bounds_of("rows with more than 200 revenue") == []  # not said the usual way
+
+
+def test_each_item_of_a_bounded_list_keeps_to_the_bound() -> None:
+    (big,) = deliverables_for(BIG, [])
+    bounded = as_filtered(big, {}, [Bound(field="revenue", op=">", value=200)])
+    assert check(bounded, inspected([{"revenue": "250.0"}, {"revenue": 300}])).passed
+    small = check(bounded, inspected([{"revenue": "250.0"}, {"revenue": "120.5"}, {"x": 1}]))
+    assert small.problems == [
+        'out/big.csv: 2 of 3 items do not have revenue > 200 (item 1 has "120.5", item 2 has null)'
+    ]
+
+
+async def test_rows_outside_the_bound_go_back_to_the_planner(
+    client: Client, task_queue: str, workspace: Path, fake_llm: FakeLlm, agent_worker: Worker
+) -> None:
+    read = {"id": "read", "action": "file_read", "params": {"path": "data/sales.csv"}}
+
+    def keep(where: list[dict[str, object]]) -> dict[str, object]:
+        rows = {"input": "${steps.read.output}", "where": where}
+        return {"id": "keep", "action": "records", "params": rows}
+
+    write = {
+        "id": "write",
+        "action": "file_write",
+        "params": {"path": "out/big.csv", "content": "${steps.keep.output}"},
+    }
+    fake_llm.plans.append(plan(read, keep([]), write))
+    fake_llm.plans.append(plan(keep([{"field": "revenue", "op": ">", "value": 200}]), write))
+    fake_llm.reviews.append(Review(verdict="done", answer="the big rows are written"))
+    # the new plan replaces the run's own file
+    result = await run_to_end(client, task_queue, workspace, goal=BIG, approve=("write",))
+    assert "items do not have revenue > 200" in (fake_llm.plan_requests[1].feedback or "")
+    assert len(fake_llm.review_requests) == 1
+    assert result.status == "succeeded", result.error
+    assert result.deliverables[0].content_checked and result.deliverables[0].passed
