@@ -46,6 +46,14 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         help="LLM review of results (default: on, off with --plan)",
     )
     parser.add_argument(
+        "--review-checked",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="review also results whose every deliverable passed its content checks in "
+        "code (default: on with a configured provider, off with the embedded model, whose "
+        "reviewer sent correct checked files back to re-planning)",
+    )
+    parser.add_argument(
         "--compensate",
         action=argparse.BooleanOptionalAction,
         default=True,

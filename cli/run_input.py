@@ -134,6 +134,13 @@ def build_input(args: argparse.Namespace, example_api: str | None = None) -> Run
     return run_input.model_copy(update={"workspace": checked_workspace(args)})
 
 
+def reviews_checked(args: argparse.Namespace, settings: Settings) -> bool:
+    """Whether the reviewer also judges results checked in code (``--review-checked``):
+    by default a configured provider's does, the embedded model's does not."""
+    given: bool | None = getattr(args, "review_checked", None)
+    return given if given is not None else settings.provider_configured
+
+
 def checked_workspace(args: argparse.Namespace) -> str:
     """``--workspace`` (a folder or ``worker:NAME``) or the default ./workspace (created),
     refused if unusable."""

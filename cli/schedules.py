@@ -33,7 +33,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from durable_agents.cli.errors import UsageProblem
 from durable_agents.cli.manifest import run_manifest
-from durable_agents.cli.run_input import build_input
+from durable_agents.cli.run_input import build_input, reviews_checked
 from durable_agents.cli.server import open_client, running_server
 from durable_agents.cli.start import TITLE_CHARS, fit_to_cluster
 from durable_agents.contracts import WORKFLOW_NAME
@@ -98,6 +98,7 @@ async def create(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageProblem(f"--example {args.example} needs the starter to serve its API")
     run_input = build_input(args)  # the policy file is read here, once
     run_input.memory = settings.memory_enabled and not args.example
+    run_input.review_checked = reviews_checked(args, settings)
     client = await open_client(args, settings)
     await fit_to_cluster(args, settings, client, run_input)
     action = ScheduleActionStartWorkflow(

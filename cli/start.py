@@ -25,7 +25,7 @@ from durable_agents.cli.manifest import run_manifest
 from durable_agents.cli.outcome import failed, print_result
 from durable_agents.cli.progress import follow
 from durable_agents.cli.retry import RetryProblem, retry_input
-from durable_agents.cli.run_input import build_input
+from durable_agents.cli.run_input import build_input, reviews_checked
 from durable_agents.cli.server import open_client
 from durable_agents.contracts import RunEvent, RunInput, RunResult
 from durable_agents.examples.api import ExampleApi
@@ -44,6 +44,7 @@ async def start_run(args: argparse.Namespace, settings: Settings) -> int:
     with _session(args) as (api, interceptors):
         run_input = build_input(args, api.url if api else None)
         run_input.memory = settings.memory_enabled and not args.example
+        run_input.review_checked = reviews_checked(args, settings)
         client = await open_client(args, settings, interceptors)
         return await start_and_follow(args, settings, client, run_input, api)
 

@@ -69,6 +69,12 @@ class RunInput(BaseModel):
     )
     plan: Plan | None = Field(default=None, description="A given plan skips LLM planning")
     review: bool = Field(default=True, description="Ask the LLM to judge the results")
+    review_checked: bool = Field(
+        default=True,
+        description="Ask it also when every deliverable's content passed its checks in "
+        "code; False: such a run is done without a reviewer (measured with the embedded "
+        "1.5B model: its reviewer sent a correct, fully checked file back to re-planning)",
+    )
     max_parallel: int = Field(default=4, ge=1, le=64)
     max_replans: int = Field(default=2, ge=0, le=20)
     max_plan_repairs: int = Field(default=3, ge=0, le=10)

@@ -60,6 +60,7 @@ PER_GROUP_CHECKED = "per-group-v1"  # workflow.patched id: "per region" files ho
 ONE_NUMBER_CHECKED = "one-number-v1"  # workflow.patched id: "the number" files hold a number
 LIST_CHECKED = "list-asked-v1"  # workflow.patched id: "as a JSON array" files hold a list
 CONVERSIONS_CHECKED = "conversions-checked-v1"  # workflow.patched id: every record converted
+CHECKED_UNREVIEWED = "checked-unreviewed-v1"  # workflow.patched id: review_checked=False
 ONE_TOTAL_CHECKED = "one-total-v1"  # workflow.patched id: "write the count" files hold one number
 FILTERED_LISTS_CHECKED = "filtered-lists-checked-v1"  # workflow.patched id: each item is named
 BOUNDED_LISTS_CHECKED = "bounded-lists-checked-v1"  # workflow.patched id: "revenue above 200"
@@ -147,7 +148,9 @@ async def review_round(run: Run, spending: Spending) -> Review:
             return Review(
                 verdict="replan", answer=summary, feedback=_write_hint(summary, missing[0])
             )
-    if not run.input.review:
+    checked = bool(run.checks) and all(c.passed and c.content_checked for c in run.checks)
+    unasked = checked and not run.input.review_checked and workflow.patched(CHECKED_UNREVIEWED)
+    if not run.input.review or unasked:
         return Review(
             verdict="done", answer=summarize_sinks(state.steps.values(), run.dependencies)
         )
