@@ -33,6 +33,7 @@ ALLOWED_IMPORTS = {
     "ipaddress",
     "jmespath",
     "json",
+    "operator",
     "pglast",
     "posixpath",
     "pydantic",
