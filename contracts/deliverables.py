@@ -31,6 +31,15 @@ class Bound(BaseModel):
     value: float
 
 
+class Ranking(BaseModel):
+    """The top of the data by a number ("the 3 rows with the highest revenue"): the
+    items' ``field`` values are ``values``, in that order."""
+
+    field: str
+    descending: bool = Field(description="Highest first")
+    values: list[float] = Field(description="The field's values the items hold, in order")
+
+
 class Deliverable(BaseModel):
     """A workspace file the goal must produce, and what its content must be."""
 
@@ -67,6 +76,9 @@ class Deliverable(BaseModel):
         default_factory=list,
         description="Every item's field compares so with a number, e.g. revenue > 200",
     )
+    ranked: Ranking | None = Field(
+        default=None, description="A list of the top records by a field, in order"
+    )
     value_type: ValueType = Field(
         default="any", description="Every value of an object (or item of a list) is this"
     )
@@ -85,6 +97,7 @@ class Deliverable(BaseModel):
             or self.item_fields
             or self.where
             or self.bounds
+            or self.ranked is not None
             or self.value_type != "any"
             or self.keys
             or self.items is not None

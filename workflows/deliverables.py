@@ -23,6 +23,7 @@ from durable_agents.contracts.deliverables import (
     Deliverable,
     DeliverableCheck,
     Inspected,
+    Ranking,
 )
 from durable_agents.workflows.completion import promised_files
 
@@ -157,6 +158,8 @@ def _problems(deliverable: Deliverable, inspected: Inspected) -> list[str]:
         )
     if deliverable.item_fields or deliverable.where or deliverable.bounds:
         problems += _item_problems(deliverable, content)
+    if deliverable.ranked is not None:
+        problems += _ranking_problems(path, deliverable.ranked, content)
     if deliverable.value_type != "any":
         problems += _value_problems(deliverable, content)
     if deliverable.keys:
@@ -216,16 +219,43 @@ def _item_problems(deliverable: Deliverable, content: JsonValue) -> list[str]:
     return problems
 
 
-def _within(value: JsonValue, bound: Bound) -> bool:
-    """Whether a value (a number, or a CSV cell holding one) keeps to the bound."""
+def _ranking_problems(path: str, ranked: Ranking, content: JsonValue) -> list[str]:
+    """The items' values of the ranked field must be the data's top values, in order."""
+    if not isinstance(content, list):
+        return [f"{path} should be a list of records, not {_kind(content)}"]
+    found = [
+        number_of(item.get(ranked.field)) if isinstance(item, dict) else None for item in content
+    ]
+    if found == ranked.values:
+        return []
+    first = "highest" if ranked.descending else "lowest"
+    shown = ", ".join("null" if value is None else f"{value:g}" for value in found[:10])
+    wanted = ", ".join(f"{value:g}" for value in ranked.values)
+    return [
+        f"{path}: the goal asks for the {len(ranked.values)} records with the {first} "
+        f"{ranked.field}, {first} first, so their {ranked.field} values are {wanted}; the "
+        f"file's are {shown or 'none'}: sort by {ranked.field}"
+        + (" descending" if ranked.descending else "")
+        + f" and keep {len(ranked.values)}"
+    ]
+
+
+def number_of(value: object) -> float | None:
+    """A number, or a CSV cell holding one; None otherwise."""
     if isinstance(value, str):
         try:
-            value = float(value)
+            return float(value)
         except ValueError:
-            return False
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return False
-    return COMPARE[bound.op](value, bound.value)
+            return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _within(value: JsonValue, bound: Bound) -> bool:
+    """Whether a value (a number, or a CSV cell holding one) keeps to the bound."""
+    number = number_of(value)
+    return number is not None and COMPARE[bound.op](number, bound.value)
 
 
 def _value_problems(deliverable: Deliverable, content: JsonValue) -> list[str]:

@@ -1,6 +1,7 @@
 """A list the goal filters holds the records it names: "keep the users whose city is Paris
 and save them as a JSON array" writes users, each with city == Paris; "the rows with
-revenue above 200" writes rows, each with revenue > 200.
+revenue above 200" writes rows, each with revenue > 200; "the 3 rows with the highest
+revenue" writes those rows, highest first.
 
 Measured (fetch_paris, memory on, 2026-12-07): the 1.5B planner kept the Paris users but
 picked only their ids (``fields: ["id"]``); out/paris_api.json held ``[{"id": 1}, ...]``,
@@ -16,9 +17,10 @@ from collections.abc import Iterable, Mapping
 from pydantic import JsonValue
 
 from durable_agents.contracts import Plan, Step, StepState, StepStatus
-from durable_agents.contracts.deliverables import Bound, BoundOp, Deliverable
+from durable_agents.contracts.deliverables import Bound, BoundOp, Deliverable, Ranking
 from durable_agents.workflows.amending import amend_each
 from durable_agents.workflows.completion import edited_files, per_group
+from durable_agents.workflows.deliverables import number_of
 from durable_agents.workflows.intent import asked_total, records_of
 
 SOURCES = frozenset({"file_read", "http_request", "sql_query"})  # where records come from
@@ -86,7 +88,9 @@ def named_bounds(
     if not _keeps_records(goal):
         return []
     rows = _source_rows(states, definitions)
-    numeric = {field for row in rows for field, value in row.items() if _numeric(value)}
+    numeric = {
+        field for row in rows for field, value in row.items() if number_of(value) is not None
+    }
     found: list[Bound] = []
     for field in sorted(numeric):
         for match in _bound_pattern(field).finditer(goal):
@@ -95,6 +99,57 @@ def named_bounds(
     if not found or _names_others(goal, rows, {bound.field for bound in found}):
         return []
     return found
+
+
+_COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5, "ten": 10}
+_RANKED = re.compile(
+    r"\b(?:top\s+)?(?P<n>\d{1,3}|two|three|four|five|ten)\s+(?:[a-z]+\s+){0,2}?"
+    r"(?:rows|records|entries|items|[a-z]+s)\b(?:[^.;:]|\.(?=\S))*?\b(?:with|by|having)\s+the\s+"
+    r"(?P<first>highest|largest|biggest|greatest|most|lowest|smallest|least)\s+"
+    r"(?P<field>[a-z_][\w]*)",
+    re.IGNORECASE,
+)
+_FIRST_HIGHEST = frozenset({"highest", "largest", "biggest", "greatest", "most"})
+
+
+def ranking(
+    goal: str, states: Iterable[StepState], definitions: Mapping[str, Step]
+) -> Ranking | None:
+    """The top of the data the goal asks for ("the 3 rows with the highest revenue"): the
+    field's values those records hold, in order, from the one source the run read that
+    has the field. None when the goal also filters, names a value or another field of
+    the records, negates, groups, or when sources disagree."""
+    found = _RANKED.search(goal)
+    if found is None or _NEGATION.search(goal) or per_group(goal) is not None:
+        return None
+    count = _COUNTS.get(found["n"].lower()) or int(found["n"])
+    holding = [
+        (field, rows)
+        for rows in _sources(states, definitions)
+        for field in {field for row in rows for field in row}
+        if re.fullmatch(_field_words(field), found["field"], re.IGNORECASE)
+    ]
+    if len(holding) != 1 or count < 1:
+        return None
+    ((field, rows),) = holding
+    if _names_others(goal, rows, {field}) or named_bounds(goal, states, definitions):
+        return None
+    if any(_names_value(goal, value) for row in rows for value in row.values()):
+        return None
+    values = [number for row in rows if (number := number_of(row.get(field))) is not None]
+    descending = found["first"].lower() in _FIRST_HIGHEST
+    top = sorted(values, reverse=descending)[:count]
+    return Ranking(field=field, descending=descending, values=top) if top else None
+
+
+def as_ranked(deliverable: Deliverable, ranked: Ranking) -> Deliverable:
+    """A JSON or CSV list deliverable of a goal asking for the top of the data: its items
+    are those records, in order."""
+    if deliverable.shape not in ("any", "list") or deliverable.ranked is not None:
+        return deliverable
+    if deliverable.file_format() not in ("json", "csv"):
+        return deliverable
+    return deliverable.model_copy(update={"ranked": ranked})
 
 
 def as_filtered(
@@ -152,7 +207,14 @@ def _source_rows(
     states: Iterable[StepState], definitions: Mapping[str, Step]
 ) -> list[dict[str, object]]:
     """The records the run's succeeded reads, requests and queries returned."""
-    rows: list[dict[str, object]] = []
+    return [row for rows in _sources(states, definitions) for row in rows]
+
+
+def _sources(
+    states: Iterable[StepState], definitions: Mapping[str, Step]
+) -> list[list[dict[str, object]]]:
+    """The records of each succeeded read, request and query, source by source."""
+    found: list[list[dict[str, object]]] = []
     for state in states:
         step = definitions.get(state.id)
         if step is None or step.action not in SOURCES or state.status is not StepStatus.SUCCEEDED:
@@ -160,8 +222,10 @@ def _source_rows(
         output = state.output
         if isinstance(output, dict) and isinstance(output.get("rows"), list):
             output = output["rows"]  # a query's result
-        rows += records_of(output)
-    return rows
+        rows = records_of(output)
+        if rows:
+            found.append(rows)
+    return found
 
 
 def _names_others(goal: str, rows: list[dict[str, object]], kept_by: set[str]) -> bool:
@@ -176,16 +240,3 @@ def _names_value(goal: str, value: object) -> bool:
     if not isinstance(value, str) or len(value) < 3 or not any(c.isalpha() for c in value):
         return False
     return re.search(rf"\b{re.escape(value)}\b", goal, re.IGNORECASE) is not None
-
-
-def _numeric(value: object) -> bool:
-    """A number, or a CSV cell holding one."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return True
-    if not isinstance(value, str):
-        return False
-    try:
-        float(value)
-    except ValueError:
-        return False
-    return True

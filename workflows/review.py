@@ -37,7 +37,13 @@ from durable_agents.workflows.completion import (
 from durable_agents.workflows.conversions import as_conversion, converted_file, rows_read
 from durable_agents.workflows.deliverables import check, deliverables_for
 from durable_agents.workflows.digest import summarize_sinks
-from durable_agents.workflows.filtered_lists import as_filtered, named_bounds, named_filter
+from durable_agents.workflows.filtered_lists import (
+    as_filtered,
+    as_ranked,
+    named_bounds,
+    named_filter,
+    ranking,
+)
 from durable_agents.workflows.intent import (
     asked_total,
     one_total,
@@ -63,6 +69,7 @@ CONVERSIONS_CHECKED = "conversions-checked-v1"  # workflow.patched id: every rec
 CHECKED_UNREVIEWED = "checked-unreviewed-v1"  # workflow.patched id: review_checked=False
 ONE_TOTAL_CHECKED = "one-total-v1"  # workflow.patched id: "write the count" files hold one number
 FILTERED_LISTS_CHECKED = "filtered-lists-checked-v1"  # workflow.patched id: each item is named
+RANKED_LISTS_CHECKED = "ranked-lists-checked-v1"  # workflow.patched id: "the 3 highest", in order
 BOUNDED_LISTS_CHECKED = "bounded-lists-checked-v1"  # workflow.patched id: "revenue above 200"
 FILTERS_CHECKED = "named-values-filtered-v1"  # patch id: totals keep the records the goal names
 FILTERS_PRECISE = "named-values-filtered-v2"  # patch id: ...and a file's path is no filter
@@ -174,8 +181,9 @@ async def review_round(run: Run, spending: Spending) -> Review:
 
 def _filtered(run: Run, deliverables: list[Deliverable]) -> list[Deliverable]:
     """The deliverables of a goal that keeps records by a value ("whose city is Paris") or
-    a number ("with revenue above 200"), each item checked for it
-    (``workflows.filtered_lists``)."""
+    a number ("with revenue above 200"), each item checked for it, or asks for the top
+    of the data ("the 3 rows with the highest revenue"), checked to be those records in
+    order (``workflows.filtered_lists``)."""
     states, definitions = run.state.steps.values(), run.state.definitions
     found = named_filter(run.input.goal, states, definitions)
     if found is not None:
@@ -187,6 +195,11 @@ def _filtered(run: Run, deliverables: list[Deliverable]) -> list[Deliverable]:
         bounded = [as_filtered(d, {}, bounds) for d in deliverables]
         if bounded != deliverables and workflow.patched(BOUNDED_LISTS_CHECKED):
             deliverables = bounded
+    ranked = ranking(run.input.goal, states, definitions)
+    if ranked is not None:
+        top = [as_ranked(d, ranked) for d in deliverables]
+        if top != deliverables and workflow.patched(RANKED_LISTS_CHECKED):
+            deliverables = top
     return deliverables
 
 

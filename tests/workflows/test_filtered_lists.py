@@ -9,14 +9,16 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from durable_agents.contracts import Plan, Review, Step, StepState, StepStatus
-from durable_agents.contracts.deliverables import Bound
+from durable_agents.contracts.deliverables import Bound, Ranking
 from durable_agents.workflows.deliverables import check, deliverables_for
 from durable_agents.workflows.filtered_lists import (
     amend_unasked_fields,
     as_filtered,
+    as_ranked,
     mentions,
     named_bounds,
     named_filter,
+    ranking,
 )
 from tests.fake_llm import FakeLlm
 from tests.workflows.deliverable_plans import inspected
@@ -220,3 +222,73 @@ async def test_rows_outside_the_bound_go_back_to_the_planner(
     assert len(fake_llm.review_requests) == 1
     assert result.status == "succeeded", result.error
     assert result.deliverables[0].content_checked and result.deliverables[0].passed
+
+
+TOP3 = (
+    "Write the 3 rows of data/sales.csv with the highest revenue, highest first, to out/top3.json"
+)
+REVENUES = [
+    {"region": "North", "revenue": "240.0"},
+    {"region": "West", "revenue": "400.0"},
+    {"region": "East", "revenue": "177.0"},
+    {"region": "South", "revenue": "295.0"},
+]
+
+
+def ranking_of(goal: str, output: object = REVENUES) -> Ranking | None:
+    state, step = read_state(output)
+    return ranking(goal, [state], {"read": step})
+
+
+def test_the_top_of_the_data_is_its_highest_values_in_order() -> None:
+    assert ranking_of(TOP3) == Ranking(field="revenue", descending=True, values=[400, 295, 240])
+    lowest = "Save the two records with the lowest revenue to out/low.json"
+    assert ranking_of(lowest) == Ranking(field="revenue", descending=False, values=[177, 240])
+    assert ranking_of("Write the 3 North rows with the highest revenue to out/t.json") is None
+    assert ranking_of("Write the regions of the 3 rows with the highest revenue") is None
+    assert ranking_of("Write the 3 rows with the highest units to out/t.json") is None  # none
+    assert ranking_of("Write the rows sorted by revenue to out/s.json") is None  # no count
+
+
+def test_a_top_list_holds_those_records_in_order() -> None:
+    (top,) = deliverables_for(TOP3, [])
+    ranked = as_ranked(top, Ranking(field="revenue", descending=True, values=[400, 295, 240]))
+    best = [{"revenue": 400.0}, {"revenue": "295.0"}, {"revenue": 240}]
+    assert check(ranked, inspected(best)).passed
+    unsorted = check(ranked, inspected([best[1], best[0], best[2]]))
+    assert unsorted.problems == [
+        "out/top3.json: the goal asks for the 3 records with the highest revenue, highest "
+        "first, so their revenue values are 400, 295, 240; the file's are 295, 400, 240: sort "
+        "by revenue descending and keep 3"
+    ]
+    assert not check(ranked, inspected(best[:2])).passed
+    assert not check(ranked, inspected([{"id": 1}])).passed
+
+
+async def test_a_top_list_in_the_wrong_order_goes_back_to_the_planner(
+    client: Client, task_queue: str, workspace: Path, fake_llm: FakeLlm, agent_worker: Worker
+) -> None:
+    read = {"id": "read", "action": "file_read", "params": {"path": "data/sales.csv"}}
+
+    def top(descending: bool) -> dict[str, object]:
+        sort = {"sort_by": "revenue", "descending": descending, "limit": 3}
+        return {
+            "id": "top",
+            "action": "records",
+            "params": {"input": "${steps.read.output}", **sort},
+        }
+
+    write = {
+        "id": "write",
+        "action": "file_write",
+        "params": {"path": "out/top3.json", "content": "${steps.top.output}"},
+    }
+    fake_llm.plans.append(plan(read, top(False), write))
+    fake_llm.plans.append(plan(top(True), write))
+    fake_llm.reviews.append(Review(verdict="done", answer="the top 3 rows are written"))
+    # the new plan replaces the run's own file
+    result = await run_to_end(client, task_queue, workspace, goal=TOP3, approve=("write",))
+    assert "sort by revenue descending and keep 3" in (fake_llm.plan_requests[1].feedback or "")
+    assert result.status == "succeeded", result.error
+    revenues = [row["revenue"] for row in json.loads((workspace / "out/top3.json").read_text())]
+    assert revenues == [400.0, 354.0, 295.0]
