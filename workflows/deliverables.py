@@ -14,6 +14,7 @@ import operator
 import posixpath
 import re
 from collections.abc import Callable, Iterable
+from functools import partial
 
 from pydantic import JsonValue
 
@@ -189,34 +190,33 @@ def _item_problems(deliverable: Deliverable, content: JsonValue) -> list[str]:
         )
         problems.append(f"{path}: {len(missing)} of {len(content)} items: {examples}")
     for field, expected in deliverable.where.items():
-        wrong = [
-            (index, item.get(field) if isinstance(item, dict) else item)
-            for index, item in enumerate(content)
-            if not (isinstance(item, dict) and _same(item.get(field), expected))
-        ]
-        if wrong:
-            examples = ", ".join(
-                f"item {index} has {json.dumps(actual)}" for index, actual in wrong[:MAX_EXAMPLES]
-            )
-            problems.append(
-                f"{path}: {len(wrong)} of {len(content)} items do not have "
-                f"{field} == {json.dumps(expected)} ({examples})"
-            )
+        said = f"{field} == {json.dumps(expected)}"
+        problems += _failing_items(path, content, field, partial(_same, expected=expected), said)
     for bound in deliverable.bounds:
-        wrong = [
-            (index, item.get(bound.field) if isinstance(item, dict) else item)
-            for index, item in enumerate(content)
-            if not (isinstance(item, dict) and _within(item.get(bound.field), bound))
-        ]
-        if wrong:
-            examples = ", ".join(
-                f"item {index} has {json.dumps(actual)}" for index, actual in wrong[:MAX_EXAMPLES]
-            )
-            problems.append(
-                f"{path}: {len(wrong)} of {len(content)} items do not have "
-                f"{bound.field} {bound.op} {bound.value:g} ({examples})"
-            )
+        said = f"{bound.field} {bound.op} {bound.value:g}"
+        problems += _failing_items(path, content, bound.field, partial(_within, bound=bound), said)
     return problems
+
+
+def _failing_items(
+    path: str,
+    content: list[JsonValue],
+    field: str,
+    holds: Callable[[JsonValue], bool],
+    said: str,
+) -> list[str]:
+    """The problem, if any, of the items whose ``field`` value fails ``holds``."""
+    wrong = [
+        (index, item.get(field) if isinstance(item, dict) else item)
+        for index, item in enumerate(content)
+        if not (isinstance(item, dict) and holds(item.get(field)))
+    ]
+    if not wrong:
+        return []
+    examples = ", ".join(
+        f"item {index} has {json.dumps(actual)}" for index, actual in wrong[:MAX_EXAMPLES]
+    )
+    return [f"{path}: {len(wrong)} of {len(content)} items do not have {said} ({examples})"]
 
 
 def _ranking_problems(path: str, ranked: Ranking, content: JsonValue) -> list[str]:
