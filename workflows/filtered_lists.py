@@ -29,6 +29,7 @@ _NEGATION = re.compile(
     re.IGNORECASE,
 )
 _KEEPS_RECORDS = frozenset({None, "", "rows"})  # records computes that return records
+Sources = list[list[dict[str, object]]]  # the records of each source step the run read
 
 
 def mentions(goal: str, field: str) -> bool:
@@ -46,10 +47,9 @@ def amend_unasked_fields(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
     def amend(step: Step) -> tuple[Step, list[str]]:
         params = step.params
         fields = params.get("fields")
-        picks = isinstance(fields, list) and bool(fields)
-        if step.action != "records" or params.get("compute") not in _KEEPS_RECORDS or not picks:
+        keeps = step.action == "records" and params.get("compute") in _KEEPS_RECORDS
+        if not keeps or not isinstance(fields, list) or not fields:
             return step, []
-        assert isinstance(fields, list)
         if any(isinstance(f, str) and mentions(goal, f) for f in fields):
             return step, []
         said = f"step '{step.id}' keeps whole records: the goal names none of the fields {fields}"
@@ -58,16 +58,14 @@ def amend_unasked_fields(goal: str, plan: Plan) -> tuple[Plan, list[str]]:
     return amend_each(plan, amend)
 
 
-def named_filter(
-    goal: str, states: Iterable[StepState], definitions: Mapping[str, Step]
-) -> tuple[str, str] | None:
+def named_filter(goal: str, sources: Sources) -> tuple[str, str] | None:
     """The one field and value the goal keeps records by ("whose city is Paris": city,
-    Paris), found in the records the run read; None when the goal names none, several,
-    a negation, an edit, a total, a grouping or another field of the records (its list
-    then holds that field, not the records)."""
+    Paris), found in the records the run read (``source_records``); None when the goal
+    names none, several, a negation, an edit, a total, a grouping or another field of the
+    records (its list then holds that field, not the records)."""
     if not _keeps_records(goal):
         return None
-    rows = _source_rows(states, definitions)
+    rows = [row for source in sources for row in source]
     named: dict[tuple[str, str], None] = {}
     for row in rows:
         for field, value in row.items():
@@ -79,15 +77,13 @@ def named_filter(
     return None if _names_others(goal, rows, {field}) else (field, value)
 
 
-def named_bounds(
-    goal: str, states: Iterable[StepState], definitions: Mapping[str, Step]
-) -> list[Bound]:
+def named_bounds(goal: str, sources: Sources) -> list[Bound]:
     """The numbers the goal keeps records by ("the rows with revenue above 200": revenue >
     200), for numeric fields of the records the run read; none under the same conditions
     as ``named_filter``."""
     if not _keeps_records(goal):
         return []
-    rows = _source_rows(states, definitions)
+    rows = [row for source in sources for row in source]
     numeric = {
         field for row in rows for field, value in row.items() if number_of(value) is not None
     }
@@ -112,27 +108,26 @@ _RANKED = re.compile(
 _FIRST_HIGHEST = frozenset({"highest", "largest", "biggest", "greatest", "most"})
 
 
-def ranking(
-    goal: str, states: Iterable[StepState], definitions: Mapping[str, Step]
-) -> Ranking | None:
+def ranking(goal: str, sources: Sources, bounds: list[Bound]) -> Ranking | None:
     """The top of the data the goal asks for ("the 3 rows with the highest revenue"): the
     field's values those records hold, in order, from the one source the run read that
-    has the field. None when the goal also filters, names a value or another field of
-    the records, negates, groups, or when sources disagree."""
+    has the field. None when the goal also filters (``bounds``: its ``named_bounds``),
+    names a value or another field of the records, negates, groups, or when sources
+    disagree."""
     found = _RANKED.search(goal)
     if found is None or _NEGATION.search(goal) or per_group(goal) is not None:
         return None
     count = _COUNTS.get(found["n"].lower()) or int(found["n"])
     holding = [
         (field, rows)
-        for rows in _sources(states, definitions)
+        for rows in sources
         for field in {field for row in rows for field in row}
         if re.fullmatch(_field_words(field), found["field"], re.IGNORECASE)
     ]
     if len(holding) != 1 or count < 1:
         return None
     ((field, rows),) = holding
-    if _names_others(goal, rows, {field}) or named_bounds(goal, states, definitions):
+    if bounds or _names_others(goal, rows, {field}):
         return None
     if any(_names_value(goal, value) for row in rows for value in row.values()):
         return None
@@ -145,9 +140,7 @@ def ranking(
 def as_ranked(deliverable: Deliverable, ranked: Ranking) -> Deliverable:
     """A JSON or CSV list deliverable of a goal asking for the top of the data: its items
     are those records, in order."""
-    if deliverable.shape not in ("any", "list") or deliverable.ranked is not None:
-        return deliverable
-    if deliverable.file_format() not in ("json", "csv"):
+    if not _list_file(deliverable) or deliverable.ranked is not None:
         return deliverable
     return deliverable.model_copy(update={"ranked": ranked})
 
@@ -158,9 +151,7 @@ def as_filtered(
     """A JSON or CSV list deliverable of a filtering goal: every item has the values of
     ``where`` and keeps to ``bounds``, where the deliverable states none of its own.
     Deliverables of another shape or format are left as they are."""
-    if deliverable.shape not in ("any", "list"):
-        return deliverable
-    if deliverable.file_format() not in ("json", "csv"):
+    if not _list_file(deliverable):
         return deliverable
     update: dict[str, object] = {}
     if where and not deliverable.where:
@@ -168,6 +159,11 @@ def as_filtered(
     if bounds and not deliverable.bounds:
         update["bounds"] = bounds
     return deliverable.model_copy(update=update) if update else deliverable
+
+
+def _list_file(deliverable: Deliverable) -> bool:
+    """Whether the deliverable may be a list of records: JSON or CSV, a list or any shape."""
+    return deliverable.shape in ("any", "list") and deliverable.file_format() in ("json", "csv")
 
 
 _BOUND_WORDS: dict[BoundOp, str] = {  # "no more than" before "more than"
@@ -203,18 +199,10 @@ def _keeps_records(goal: str) -> bool:
     return asked_total(goal) is None and per_group(goal) is None
 
 
-def _source_rows(
-    states: Iterable[StepState], definitions: Mapping[str, Step]
-) -> list[dict[str, object]]:
-    """The records the run's succeeded reads, requests and queries returned."""
-    return [row for rows in _sources(states, definitions) for row in rows]
-
-
-def _sources(
-    states: Iterable[StepState], definitions: Mapping[str, Step]
-) -> list[list[dict[str, object]]]:
-    """The records of each succeeded read, request and query, source by source."""
-    found: list[list[dict[str, object]]] = []
+def source_records(states: Iterable[StepState], definitions: Mapping[str, Step]) -> Sources:
+    """The records of each succeeded read, request and query, source by source: what the
+    goal's values, numbers and rankings are looked up in."""
+    found: Sources = []
     for state in states:
         step = definitions.get(state.id)
         if step is None or step.action not in SOURCES or state.status is not StepStatus.SUCCEEDED:

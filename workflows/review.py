@@ -5,7 +5,9 @@ done without review)."""
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -43,6 +45,7 @@ from durable_agents.workflows.filtered_lists import (
     named_bounds,
     named_filter,
     ranking,
+    source_records,
 )
 from durable_agents.workflows.intent import (
     asked_total,
@@ -184,23 +187,31 @@ def _filtered(run: Run, deliverables: list[Deliverable]) -> list[Deliverable]:
     a number ("with revenue above 200"), each item checked for it, or asks for the top
     of the data ("the 3 rows with the highest revenue"), checked to be those records in
     order (``workflows.filtered_lists``)."""
-    states, definitions = run.state.steps.values(), run.state.definitions
-    found = named_filter(run.input.goal, states, definitions)
+    goal = run.input.goal
+    sources = source_records(run.state.steps.values(), run.state.definitions)
+    found = named_filter(goal, sources)
     if found is not None:
-        filtered = [as_filtered(d, {found[0]: found[1]}, []) for d in deliverables]
-        if filtered != deliverables and workflow.patched(FILTERED_LISTS_CHECKED):
-            deliverables = filtered
-    bounds = named_bounds(run.input.goal, states, definitions)
+        named = partial(as_filtered, where={found[0]: found[1]}, bounds=[])
+        deliverables = _changed(deliverables, named, FILTERED_LISTS_CHECKED)
+    bounds = named_bounds(goal, sources)
     if bounds:
-        bounded = [as_filtered(d, {}, bounds) for d in deliverables]
-        if bounded != deliverables and workflow.patched(BOUNDED_LISTS_CHECKED):
-            deliverables = bounded
-    ranked = ranking(run.input.goal, states, definitions)
+        bounded = partial(as_filtered, where={}, bounds=bounds)
+        deliverables = _changed(deliverables, bounded, BOUNDED_LISTS_CHECKED)
+    ranked = ranking(goal, sources, bounds)
     if ranked is not None:
-        top = [as_ranked(d, ranked) for d in deliverables]
-        if top != deliverables and workflow.patched(RANKED_LISTS_CHECKED):
-            deliverables = top
+        deliverables = _changed(
+            deliverables, partial(as_ranked, ranked=ranked), RANKED_LISTS_CHECKED
+        )
     return deliverables
+
+
+def _changed(
+    deliverables: list[Deliverable], amend: Callable[[Deliverable], Deliverable], patch: str
+) -> list[Deliverable]:
+    """``amend`` applied to each deliverable, kept behind ``patch`` (asked only when it
+    changes something, as runs recorded it)."""
+    amended = [amend(d) for d in deliverables]
+    return amended if amended != deliverables and workflow.patched(patch) else deliverables
 
 
 async def _read_back(run: Run, deliverables: list[Deliverable]) -> list[DeliverableCheck]:

@@ -19,6 +19,7 @@ from durable_agents.workflows.filtered_lists import (
     named_bounds,
     named_filter,
     ranking,
+    source_records,
 )
 from tests.fake_llm import FakeLlm
 from tests.workflows.deliverable_plans import inspected
@@ -91,7 +92,7 @@ def read_state(output: object, action: str = "file_read") -> tuple[StepState, St
 
 def filter_of(goal: str, output: object, action: str = "file_read") -> tuple[str, str] | None:
     state, step = read_state(output, action)
-    return named_filter(goal, [state], {"read": step})
+    return named_filter(goal, source_records([state], {"read": step}))
 
 
 def test_the_goal_filters_by_a_value_of_a_field_it_names() -> None:
@@ -109,7 +110,7 @@ def test_the_goal_filters_by_a_value_of_a_field_it_names() -> None:
     assert filter_of("In data/users.json, change the city Paris to Lyon", USERS) is None
     state, step = read_state(USERS)
     failed = state.model_copy(update={"status": StepStatus.FAILED})
-    assert named_filter(GOAL, [failed], {"read": step}) is None
+    assert named_filter(GOAL, source_records([failed], {"read": step})) is None
 
 
 def test_each_item_of_a_filtered_list_has_the_value_named() -> None:
@@ -167,7 +168,7 @@ BIG = "Write the rows of data/sales.csv with revenue above 200 to out/big.csv"
 
 def bounds_of(goal: str, output: object = SALES) -> list[Bound]:
     state, step = read_state(output)
-    return named_bounds(goal, [state], {"read": step})
+    return named_bounds(goal, source_records([state], {"read": step}))
 
 
 def test_the_goal_keeps_records_by_a_number_of_a_field_it_names() -> None:
@@ -237,7 +238,8 @@ REVENUES = [
 
 def ranking_of(goal: str, output: object = REVENUES) -> Ranking | None:
     state, step = read_state(output)
-    return ranking(goal, [state], {"read": step})
+    sources = source_records([state], {"read": step})
+    return ranking(goal, sources, named_bounds(goal, sources))
 
 
 def test_the_top_of_the_data_is_its_highest_values_in_order() -> None:
